@@ -35,12 +35,13 @@ pub trait ResultBackend: Send + Sync + 'static {
     /// What this backend can do.
     fn capabilities(&self) -> BackendCapabilities;
 
-    /// Stores results (atomically where the store allows).
+    /// Stores results (atomically where the store allows). Takes a slice so
+    /// a caller can retry the same batch after a transient failure.
     ///
     /// # Errors
     ///
     /// [`BrokerError`] on store failure.
-    async fn store_many(&self, results: Vec<TaskResult>) -> Result<(), BrokerError>;
+    async fn store_many(&self, results: &[TaskResult]) -> Result<(), BrokerError>;
 
     /// Stores one result.
     ///
@@ -48,7 +49,7 @@ pub trait ResultBackend: Send + Sync + 'static {
     ///
     /// As [`ResultBackend::store_many`].
     async fn store(&self, result: TaskResult) -> Result<(), BrokerError> {
-        self.store_many(vec![result]).await
+        self.store_many(std::slice::from_ref(&result)).await
     }
 
     /// The latest result of a task, if any and not expired.

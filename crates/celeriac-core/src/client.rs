@@ -165,8 +165,7 @@ impl Client {
         // Fix every id now so the caller can follow the whole chain.
         for step in &mut steps {
             if step.id().is_none() {
-                step.options
-                    .insert("task_id".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+                step.options.insert("task_id".into(), Value::String(new_task_id()));
             }
         }
         let last_id = steps.last().and_then(|s| s.id()).unwrap_or_default().to_owned();
@@ -278,6 +277,13 @@ fn signature_list(sig: &Signature, option: &'static str) -> Result<Option<Vec<Si
     }
 }
 
+/// A fresh task id: a UUID like Celery's, but version 7 (time-ordered), so
+/// that stores indexed by task id insert at the end of their index instead
+/// of at random places — a large saving in pages written per result.
+pub fn new_task_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Truncates a repr to Celery's limit on a character boundary.
 fn bounded_repr(text: String) -> String {
     if text.len() <= REPR_LIMIT {
@@ -305,10 +311,7 @@ pub fn build_message(
 ) -> Result<TaskMessage, SendError> {
     // Microseconds: the precision of the ISO timestamps on the wire.
     let now = Utc::now().trunc_subsecs(6);
-    let id = sig
-        .id()
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = sig.id().map(str::to_owned).unwrap_or_else(new_task_id);
     let queue = sig
         .queue_name()
         .or_else(|| sig.options.get("routing_key").and_then(Value::as_str))

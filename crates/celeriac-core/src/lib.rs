@@ -23,7 +23,7 @@ pub use broker::{
     Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage, QueueStats,
     WorkerInfo, WorkerStatus,
 };
-pub use client::{build_message, Client, Parent, SendError, DEFAULT_QUEUE};
+pub use client::{build_message, new_task_id, Client, Parent, SendError, DEFAULT_QUEUE};
 pub use error::{BrokerError, RetryMethod};
 pub use protocol::{Chain, DecodeError, DecodeLimits, Signature, TaskMessage};
 pub use result::{ExceptionInfo, ExtendedMeta, TaskResult};

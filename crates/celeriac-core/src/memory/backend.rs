@@ -58,7 +58,7 @@ impl ResultBackend for MemoryBackend {
         }
     }
 
-    async fn store_many(&self, results: Vec<TaskResult>) -> Result<(), BrokerError> {
+    async fn store_many(&self, results: &[TaskResult]) -> Result<(), BrokerError> {
         {
             let mut map = self.lock();
             let now = Instant::now();
@@ -70,7 +70,7 @@ impl ResultBackend for MemoryBackend {
                     }
                 }
                 let expiry = self.ttl.map(|t| now + t);
-                map.insert(r.task_id.clone(), (r, expiry));
+                map.insert(r.task_id.clone(), (r.clone(), expiry));
             }
         }
         self.wake.notify_waiters();

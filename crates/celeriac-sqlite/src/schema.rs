@@ -1,0 +1,60 @@
+//! Tables and indexes. Every state has its own partial index, so that no
+//! operation on the hot path scans more than the rows it touches.
+
+// Message states stored in `messages.state` (the SQL below spells them as
+// literals so the partial indexes match): 0 ready, 1 leased, 2 delayed.
+pub(crate) const READY: i64 = 0;
+pub(crate) const DELAYED: i64 = 2;
+
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    due INTEGER NOT NULL DEFAULT 0,
+    owner INTEGER,
+    deliveries INTEGER NOT NULL DEFAULT 0,
+    task_id TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, priority, id) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS messages_leased ON messages(owner) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS messages_delayed ON messages(due) WHERE state = 2;
+-- Bodies apart from the small, often-updated state rows: a lease or an ack
+-- rewrites a few bytes, not the whole message.
+CREATE TABLE IF NOT EXISTS payloads (
+    id INTEGER PRIMARY KEY,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    task_id TEXT,
+    reason TEXT NOT NULL,
+    body BLOB NOT NULL,
+    deliveries INTEGER NOT NULL,
+    dead_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    info TEXT,
+    lease_until INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked (
+    task_id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS results (
+    task_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    expires_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS results_expiry ON results(expires_at) WHERE expires_at IS NOT NULL;
+";

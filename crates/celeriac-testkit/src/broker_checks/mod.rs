@@ -1,0 +1,76 @@
+//! The broker conformance suite.
+
+mod admin;
+mod delay;
+mod leases;
+mod lifecycle;
+mod ordering;
+mod support;
+mod wakeup;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::Arc;
+
+use celeriac_core::Broker;
+
+use crate::check::run_check;
+use crate::config::ConformanceConfig;
+use crate::report::ConformanceReport;
+
+/// Runs every broker check and reports each one.
+///
+/// `make` must return a fresh, isolated broker on every call (its own file,
+/// database or key prefix): each check starts from an empty broker, and
+/// checks never share queues. A check that does not finish within
+/// [`ConformanceConfig::check_timeout`] fails instead of hanging the suite.
+///
+/// Checks (all prefixed `broker.`): `fifo_within_priority`,
+/// `priority_order`, `enqueue_many`, `delayed_delivery`, `defer`,
+/// `heartbeat_renews_lease`, `redelivery_after_lease_expiry`, `ack`,
+/// `requeue`, `dead_letters`, `purge`, `revoke`, `queue_stats`,
+/// `worker_registry`, `concurrent_consumers`, `fetch_wakeup`.
+pub async fn broker_conformance<F, Fut, B>(config: &ConformanceConfig, make: F) -> ConformanceReport
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<B>>,
+    B: Broker + ?Sized,
+{
+    let mut report = ConformanceReport::new("broker");
+    // Recorded from inside the checks so creating the broker is timed out too.
+    let backend = Cell::new(None::<&'static str>);
+    macro_rules! check {
+        ($name:literal, $check:path) => {{
+            let outcome = run_check($name, config.check_timeout, async {
+                let broker = make().await;
+                backend.set(Some(broker.capabilities().backend));
+                $check(broker, config).await
+            })
+            .await;
+            report.checks.push(outcome);
+        }};
+    }
+    check!("broker.fifo_within_priority", ordering::fifo_within_priority);
+    check!("broker.priority_order", ordering::priority_order);
+    check!("broker.enqueue_many", ordering::enqueue_many);
+    check!("broker.delayed_delivery", delay::delayed_delivery);
+    check!("broker.defer", delay::defer);
+    check!("broker.heartbeat_renews_lease", leases::heartbeat_renews_lease);
+    check!(
+        "broker.redelivery_after_lease_expiry",
+        leases::redelivery_after_lease_expiry
+    );
+    check!("broker.ack", lifecycle::ack);
+    check!("broker.requeue", lifecycle::requeue);
+    check!("broker.dead_letters", lifecycle::dead_letters);
+    check!("broker.purge", lifecycle::purge);
+    check!("broker.revoke", admin::revoke);
+    check!("broker.queue_stats", admin::queue_stats);
+    check!("broker.worker_registry", admin::worker_registry);
+    check!("broker.concurrent_consumers", leases::concurrent_consumers);
+    check!("broker.fetch_wakeup", wakeup::fetch_wakeup);
+    if let Some(name) = backend.get() {
+        name.clone_into(&mut report.backend);
+    }
+    report
+}

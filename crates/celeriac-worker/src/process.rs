@@ -1,0 +1,287 @@
+//! Processing one delivery: decode, check, run, and decide what it leaves.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use celeriac_core::task::RegisteredTask;
+use celeriac_core::{
+    Delivery, ExceptionInfo, ExtendedMeta, TaskArgs, TaskContext, TaskError, TaskMessage, TaskResult, TaskState,
+};
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::completion::{Completion, Settle};
+use crate::executor::{self, Limits, RunOutcome};
+use crate::shared::Shared;
+use crate::workflow;
+
+/// Decodes and checks a delivery, runs it if it may run, and hands the
+/// outcome to the completer. Never panics on bad input.
+pub(crate) async fn process(
+    shared: Arc<Shared>,
+    delivery: Delivery,
+    slot: OwnedSemaphorePermit,
+    run: OwnedSemaphorePermit,
+) {
+    let tag = delivery.tag.clone();
+    shared.running.insert(&tag);
+    let (settle, result, publish) = decide(&shared, delivery).await;
+    drop(run);
+    shared.running.remove(&tag);
+    let _ = shared.completions.send(Completion {
+        tag,
+        settle,
+        result,
+        publish,
+        _slot: slot,
+    });
+}
+
+type Decision = (Settle, Option<TaskResult>, Vec<celeriac_core::NewMessage>);
+
+fn dead(reason: String) -> Decision {
+    (Settle::DeadLetter(reason), None, Vec::new())
+}
+
+async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
+    let message = match TaskMessage::decode(&delivery.payload, &shared.config.decode_limits) {
+        Ok(m) => m,
+        Err(e) => {
+            shared.counters.dead_lettered.inc();
+            tracing::warn!(queue = %delivery.queue, error = %e, "undecodable message dead-lettered");
+            return dead(format!("undecodable message: {e}"));
+        }
+    };
+    let id = message.headers.id.clone();
+    let now = Utc::now();
+    let Some(task) = shared.registry.get(&message.headers.task).cloned() else {
+        shared.counters.failed.inc();
+        shared.counters.dead_lettered.inc();
+        tracing::error!(task = %message.headers.task, %id, "received unregistered task");
+        let error = ExceptionInfo::new("NotRegistered", message.headers.task.clone(), "celery.exceptions");
+        let result = decorate(shared, &message, None, TaskResult::failure(&id, &error, None));
+        let reason = format!("unknown task name `{}` (NotRegistered)", message.headers.task);
+        return (Settle::DeadLetter(reason), Some(result), Vec::new());
+    };
+    if delivery.revoked {
+        shared.counters.revoked.inc();
+        tracing::info!(%id, task = %task.name, "skipping revoked task");
+        return (
+            Settle::Ack,
+            Some(decorate(
+                shared,
+                &message,
+                Some(&task),
+                TaskResult::revoked(&id, "revoked"),
+            )),
+            Vec::new(),
+        );
+    }
+    if message.headers.expires.is_some_and(|expires| expires <= now) {
+        shared.counters.revoked.inc();
+        tracing::info!(%id, task = %task.name, "discarding expired task");
+        return (
+            Settle::Ack,
+            Some(decorate(
+                shared,
+                &message,
+                Some(&task),
+                TaskResult::revoked(&id, "expired"),
+            )),
+            Vec::new(),
+        );
+    }
+    if let Some(eta) = message
+        .headers
+        .eta
+        .filter(|eta| *eta > now + chrono::Duration::milliseconds(1))
+    {
+        // Wait in the broker, not under this worker's lease.
+        return (Settle::Defer(eta), None, Vec::new());
+    }
+    let ignore_result = task.options.ignore_result || message.headers.ignore_result == Some(true);
+    let mut settle_early = false;
+    if !task.options.acks_late {
+        // At-most-once: acknowledged before running, as the task asked.
+        if let Err(e) = shared.broker.ack(std::slice::from_ref(&delivery.tag)).await {
+            tracing::warn!(%id, error = %e, "early ack failed; running anyway");
+        }
+        settle_early = true;
+    }
+    if shared.config.track_started && !ignore_result {
+        let started = decorate(
+            shared,
+            &message,
+            Some(&task),
+            TaskResult::new(&id, TaskState::Started, Value::Null),
+        );
+        if let Err(e) = shared.backend.store(started).await {
+            tracing::warn!(%id, error = %e, "could not store STARTED");
+        }
+    }
+    let (settle, result, publish) = execute(shared, &delivery, &message, &task, ignore_result).await;
+    let settle = if settle_early && matches!(settle, Settle::Ack) {
+        Settle::Settled
+    } else {
+        settle
+    };
+    (settle, result, publish)
+}
+
+fn limits(message: &TaskMessage, task: &RegisteredTask) -> Limits {
+    let secs = |s: Option<f64>| s.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64);
+    Limits {
+        soft: secs(message.headers.soft_time_limit).or(task.options.soft_time_limit),
+        hard: secs(message.headers.time_limit).or(task.options.time_limit),
+    }
+}
+
+async fn execute(
+    shared: &Shared,
+    delivery: &Delivery,
+    message: &TaskMessage,
+    task: &Arc<RegisteredTask>,
+    ignore_result: bool,
+) -> Decision {
+    let id = &message.headers.id;
+    shared.log_execution(id);
+    let ctx = TaskContext::new(
+        message.headers.clone(),
+        delivery.queue.clone(),
+        delivery.deliveries,
+        shared.info.id.clone(),
+        Some(shared.backend.clone()),
+    );
+    let args = TaskArgs {
+        args: message.args.clone(),
+        kwargs: message.kwargs.clone(),
+    };
+    let started = Instant::now();
+    let outcome = executor::run(task, ctx, args, limits(message, task), &shared.cpu).await;
+    let runtime = started.elapsed();
+    shared.counters.processed.inc();
+    let error = match outcome {
+        RunOutcome::Returned(Ok(value)) => {
+            shared.counters.succeeded.inc();
+            tracing::debug!(%id, task = %task.name, ?runtime, "succeeded");
+            let (follow_ups, errors) = workflow::on_success(message, &value, &shared.registry, &shared.origin);
+            for e in errors {
+                tracing::error!(%id, "could not continue the workflow: {e}");
+            }
+            let mut result = TaskResult::success(id, value);
+            result.children = Some(follow_ups.iter().map(|f| workflow::child_tuple(&f.child_id)).collect());
+            let result = (!ignore_result).then(|| decorate(shared, message, Some(task), result));
+            return (Settle::Ack, result, follow_ups.into_iter().map(|f| f.message).collect());
+        }
+        RunOutcome::Returned(Err(e)) => e,
+        RunOutcome::Panicked(msg) => {
+            tracing::error!(%id, task = %task.name, "task panicked: {msg}");
+            TaskError::new("Panic", msg)
+        }
+        RunOutcome::TimedOut(limit) => {
+            tracing::error!(%id, task = %task.name, ?limit, "hard time limit exceeded; task abandoned");
+            TaskError::new(
+                "TimeLimitExceeded",
+                format!("task exceeded its hard time limit of {limit:?}"),
+            )
+            .with_module("celery.exceptions")
+        }
+    };
+    fail_or_retry(shared, message, task, ignore_result, error)
+}
+
+fn fail_or_retry(
+    shared: &Shared,
+    message: &TaskMessage,
+    task: &Arc<RegisteredTask>,
+    ignore_result: bool,
+    error: TaskError,
+) -> Decision {
+    let id = &message.headers.id;
+    let retries = message.headers.retries;
+    let wants_retry = error.retry_request().is_some() || task.options.autoretry_for.iter().any(|k| k == error.kind());
+    let may_retry = task.options.max_retries.is_none_or(|max| retries < max);
+    if wants_retry && may_retry {
+        let countdown = error
+            .retry_request()
+            .and_then(|r| r.countdown)
+            .unwrap_or_else(|| task.options.backoff.delay(retries));
+        let eta = Utc::now() + chrono::Duration::from_std(countdown).unwrap_or_else(|_| chrono::Duration::days(365));
+        shared.counters.retried.inc();
+        tracing::info!(%id, task = %task.name, retry = retries + 1, ?countdown, error = %error, "retrying");
+        let mut result = TaskResult::new(id, TaskState::Retry, error.to_exception_info().to_value());
+        result.traceback = error.detail().map(str::to_owned);
+        let result = (!ignore_result).then(|| decorate(shared, message, Some(task), result));
+        return (
+            Settle::Ack,
+            result,
+            vec![workflow::retry_message(message, eta, &shared.origin)],
+        );
+    }
+    let error = if wants_retry && error.retry_request().is_some() && error.kind() == "Retry" {
+        TaskError::new(
+            "MaxRetriesExceededError",
+            format!(
+                "{}[{id}] gave up after {retries} retries: {}",
+                task.name,
+                error.message()
+            ),
+        )
+        .with_module("celery.exceptions")
+    } else {
+        error
+    };
+    shared.counters.failed.inc();
+    shared.counters.dead_lettered.inc();
+    tracing::warn!(%id, task = %task.name, retries, error = %error, "task failed");
+    let info = error.to_exception_info();
+    let (follow_ups, errors) = workflow::on_failure(message, &shared.registry, &shared.origin);
+    for e in errors {
+        tracing::error!(%id, "could not send an errback: {e}");
+    }
+    let mut result = TaskResult::failure(id, &info, error.detail().map(str::to_owned));
+    result.children = Some(follow_ups.iter().map(|f| workflow::child_tuple(&f.child_id)).collect());
+    let result = (!ignore_result).then(|| decorate(shared, message, Some(task), result));
+    let reason = format!("FAILURE after {retries} retries: {}: {}", info.exc_type, info.message());
+    (
+        Settle::DeadLetter(reason),
+        result,
+        follow_ups.into_iter().map(|f| f.message).collect(),
+    )
+}
+
+/// Adds the parent/group ids and, when enabled, the extended fields.
+fn decorate(
+    shared: &Shared,
+    message: &TaskMessage,
+    task: Option<&Arc<RegisteredTask>>,
+    mut r: TaskResult,
+) -> TaskResult {
+    r.parent_id = message.headers.parent_id.clone();
+    r.group_id = message.headers.group.clone();
+    if shared.config.result_extended {
+        r.extended = Some(ExtendedMeta {
+            name: Some(task.map_or_else(|| message.headers.task.clone(), |t| t.name.clone())),
+            args: Some(message.args.clone()),
+            kwargs: Some(message.kwargs.clone()),
+            worker: Some(shared.config.hostname.clone()),
+            retries: Some(message.headers.retries),
+            queue: Some(message.properties.routing_key.clone()),
+        });
+    }
+    r
+}
+
+impl Shared {
+    fn log_execution(&self, id: &str) {
+        if let Some(file) = &self.execution_log {
+            // One write per line: O_APPEND makes each line atomic.
+            let line = format!("{id}\n");
+            if let Err(e) = (&*file).write_all(line.as_bytes()) {
+                tracing::warn!(error = %e, "could not write the execution log");
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! State shared by the worker's loops and its running tasks.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use celeriac_core::task::TaskRegistry;
+use celeriac_core::{Broker, DeliveryTag, ResultBackend, WorkerInfo};
+use tokio::sync::mpsc;
+
+use crate::completion::Completion;
+use crate::config::WorkerConfig;
+use crate::cpu_pool::CpuPool;
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What the worker has done since it started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Tasks run (whatever the outcome).
+    pub processed: Counter,
+    /// Tasks that returned a value.
+    pub succeeded: Counter,
+    /// Tasks recorded FAILURE (including unknown names).
+    pub failed: Counter,
+    /// Retries scheduled.
+    pub retried: Counter,
+    /// Tasks recorded REVOKED (revoked or expired).
+    pub revoked: Counter,
+    /// Deliveries moved to the dead-letter store.
+    pub dead_lettered: Counter,
+}
+
+/// Tags of deliveries being processed, to return them at shutdown.
+#[derive(Default)]
+pub(crate) struct RunningSet(Mutex<HashSet<DeliveryTag>>);
+
+impl RunningSet {
+    pub(crate) fn insert(&self, tag: &DeliveryTag) {
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(tag.clone());
+        }
+    }
+
+    pub(crate) fn remove(&self, tag: &DeliveryTag) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(tag);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<DeliveryTag> {
+        self.0
+            .lock()
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) backend: Arc<dyn ResultBackend>,
+    pub(crate) registry: TaskRegistry,
+    pub(crate) config: WorkerConfig,
+    pub(crate) info: WorkerInfo,
+    pub(crate) cpu: CpuPool,
+    pub(crate) completions: mpsc::UnboundedSender<Completion>,
+    pub(crate) execution_log: Option<File>,
+    pub(crate) origin: String,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) running: RunningSet,
+}

@@ -1,0 +1,88 @@
+//! Opening brokers and result backends from URLs.
+
+use std::sync::Arc;
+
+use celeriac_core::memory::{MemoryBackend, MemoryBroker};
+use celeriac_core::{Broker, BrokerError, ResultBackend};
+
+/// A broker and the result backend that goes with it.
+#[derive(Clone)]
+pub struct Backends {
+    /// The broker.
+    pub broker: Arc<dyn Broker>,
+    /// The result backend.
+    pub backend: Arc<dyn ResultBackend>,
+    /// The URL the broker was opened from (the default store spelled out).
+    pub broker_url: String,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backends")
+            .field("broker_url", &self.broker_url)
+            .finish()
+    }
+}
+
+/// The URL of the per-user default store.
+///
+/// # Errors
+///
+/// [`BrokerError::Invalid`] when no home directory is known.
+#[cfg(feature = "sqlite")]
+pub fn default_broker_url() -> Result<String, BrokerError> {
+    Ok(format!(
+        "sqlite://{}",
+        celeriac_sqlite::SqliteConfig::default_path()?.display()
+    ))
+}
+
+/// Opens a broker URL, and a result backend (`result_url`, or the broker's
+/// own store when `None`).
+///
+/// - no URL: the per-user embedded store (`sqlite://~/.local/share/celeriac/celeriac.db`);
+/// - `sqlite:///path/to/file.db[?synchronous=full&result_ttl=SECONDS]`: an embedded store;
+/// - `memory://`: in this process only (tests, embedding).
+///
+/// # Errors
+///
+/// [`BrokerError::Invalid`] for an unknown scheme or bad URL,
+/// [`BrokerError::Unavailable`] when the store cannot be opened.
+pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Backends, BrokerError> {
+    let broker_url = match broker_url.filter(|u| !u.trim().is_empty()) {
+        Some(url) => url.trim().to_owned(),
+        #[cfg(feature = "sqlite")]
+        None => default_broker_url()?,
+        #[cfg(not(feature = "sqlite"))]
+        None => "memory://".to_owned(),
+    };
+    let (broker, own_backend) = open_one(&broker_url)?;
+    let backend = match result_url.filter(|u| !u.trim().is_empty()) {
+        None => own_backend,
+        Some(url) if url.trim() == broker_url => own_backend,
+        Some(url) => open_one(url.trim())?.1,
+    };
+    Ok(Backends {
+        broker,
+        backend,
+        broker_url,
+    })
+}
+
+fn open_one(url: &str) -> Result<(Arc<dyn Broker>, Arc<dyn ResultBackend>), BrokerError> {
+    let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => {
+            let store = Arc::new(celeriac_sqlite::SqliteStore::open_url(url)?);
+            Ok((store.clone(), store))
+        }
+        "memory" => Ok((Arc::new(MemoryBroker::new()), Arc::new(MemoryBackend::default()))),
+        "redis" | "rediss" | "amqp" | "amqps" | "postgres" | "postgresql" => Err(BrokerError::Invalid(format!(
+            "`{url}`: the {scheme} backend is not part of this build yet (available: sqlite://, memory://)"
+        ))),
+        _ => Err(BrokerError::Invalid(format!(
+            "`{url}` is not a broker URL (expected sqlite:///path/to/file.db or memory://)"
+        ))),
+    }
+}
