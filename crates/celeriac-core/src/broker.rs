@@ -148,6 +148,9 @@ pub struct WorkerInfo {
     pub started_at: DateTime<Utc>,
     /// Celeriac version.
     pub version: String,
+    /// Names of the tasks it can run.
+    #[serde(default)]
+    pub tasks: Vec<String>,
 }
 
 /// A worker as the registry sees it.

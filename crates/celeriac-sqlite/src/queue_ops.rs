@@ -15,8 +15,8 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn tag(id: i64, deliveries: i64) -> DeliveryTag {
-    DeliveryTag(format!("{id}:{deliveries}"))
+fn tag(id: i64, lease: i64) -> DeliveryTag {
+    DeliveryTag(format!("{id}:{lease}"))
 }
 
 fn parse_tag(t: &DeliveryTag) -> Res<(i64, i64)> {
@@ -29,20 +29,23 @@ pub(crate) fn enqueue(conn: &Connection, messages: &[NewMessage], fx: &mut Effec
     let now = now_ms();
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO messages(queue, priority, state, due, deliveries, task_id) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            "INSERT INTO messages(queue, priority, state, due, deliveries, task_id, body)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
         )
-        .map_err(to_broker_error)?;
-    let mut body = conn
-        .prepare_cached("INSERT INTO payloads(id, body) VALUES (?1, ?2)")
         .map_err(to_broker_error)?;
     let mut seen: HashSet<&str> = HashSet::new();
     for m in messages {
         let due = m.eta.map_or(0, |eta| eta.timestamp_millis());
         let state = if due > now { DELAYED } else { READY };
         insert
-            .execute(params![m.queue, i64::from(m.priority.min(9)), state, due, m.task_id])
-            .map_err(to_broker_error)?;
-        body.execute(params![conn.last_insert_rowid(), m.payload])
+            .execute(params![
+                m.queue,
+                i64::from(m.priority.min(9)),
+                state,
+                due,
+                m.task_id,
+                m.payload
+            ])
             .map_err(to_broker_error)?;
         seen.insert(&m.queue);
     }
@@ -136,13 +139,10 @@ pub(crate) fn fetch(
     }
     let mut lease = conn
         .prepare_cached(
-            "UPDATE messages SET state = 1, owner = ?1, deliveries = deliveries + 1
+            "UPDATE messages SET state = 1, owner = ?1, deliveries = deliveries + 1, lease = lease + 1
              WHERE id IN (SELECT id FROM messages WHERE state = 0 AND queue = ?2 ORDER BY priority, id LIMIT ?3)
-             RETURNING id, priority, deliveries, task_id",
+             RETURNING id, priority, deliveries, task_id, body, lease",
         )
-        .map_err(to_broker_error)?;
-    let mut body = conn
-        .prepare_cached("SELECT body FROM payloads WHERE id = ?1")
         .map_err(to_broker_error)?;
     let any_revoked: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM revoked)")
@@ -155,23 +155,29 @@ pub(crate) fn fetch(
         if room == 0 {
             break;
         }
-        let mut rows: Vec<(i64, i64, i64, Option<String>)> = lease
+        let mut rows: Vec<(i64, i64, i64, Option<String>, Vec<u8>, i64)> = lease
             .query_map(params![owner, queue, room as i64], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
             })
             .map_err(to_broker_error)?
             .collect::<Result<_, _>>()
             .map_err(to_broker_error)?;
         // RETURNING order is unspecified; serve in priority, then FIFO order.
         rows.sort_unstable_by_key(|r| (r.1, r.0));
-        for (id, _, n, task_id) in rows {
-            let payload: Vec<u8> = body.query_row([id], |row| row.get(0)).map_err(to_broker_error)?;
+        for (id, _, n, task_id, payload, serial) in rows {
             let revoked = match (&task_id, any_revoked) {
                 (Some(t), true) => is_revoked(conn, t)?,
                 _ => false,
             };
             deliveries.push(Delivery {
-                tag: tag(id, n),
+                tag: tag(id, serial),
                 queue: queue.clone(),
                 payload,
                 deliveries: u32::try_from(n).unwrap_or(u32::MAX),
@@ -204,44 +210,38 @@ pub(crate) fn is_revoked(conn: &Connection, task_id: &str) -> Res<bool> {
 /// Deletes current deliveries; returns how many tags were current.
 pub(crate) fn ack(conn: &Connection, tags: &[DeliveryTag]) -> Res<u64> {
     let mut delete = conn
-        .prepare_cached("DELETE FROM messages WHERE id = ?1 AND deliveries = ?2 AND state = 1")
-        .map_err(to_broker_error)?;
-    let mut body = conn
-        .prepare_cached("DELETE FROM payloads WHERE id = ?1")
+        .prepare_cached("DELETE FROM messages WHERE id = ?1 AND lease = ?2 AND state = 1")
         .map_err(to_broker_error)?;
     let mut n = 0;
     for t in tags {
-        let (id, deliveries) = parse_tag(t)?;
-        if delete.execute(params![id, deliveries]).map_err(to_broker_error)? == 1 {
-            body.execute([id]).map_err(to_broker_error)?;
-            n += 1;
-        }
+        let (id, serial) = parse_tag(t)?;
+        n += delete.execute(params![id, serial]).map_err(to_broker_error)? as u64;
     }
     Ok(n)
 }
 
 pub(crate) fn requeue(conn: &Connection, tags: &[DeliveryTag], fx: &mut Effects) -> Res<u64> {
     let mut update = conn
-        .prepare_cached("UPDATE messages SET state = 0, owner = NULL WHERE id = ?1 AND deliveries = ?2 AND state = 1")
+        .prepare_cached("UPDATE messages SET state = 0, owner = NULL WHERE id = ?1 AND lease = ?2 AND state = 1")
         .map_err(to_broker_error)?;
     let mut n = 0;
     for t in tags {
-        let (id, deliveries) = parse_tag(t)?;
-        n += update.execute(params![id, deliveries]).map_err(to_broker_error)? as u64;
+        let (id, serial) = parse_tag(t)?;
+        n += update.execute(params![id, serial]).map_err(to_broker_error)? as u64;
     }
     fx.queue_changed |= n > 0;
     Ok(n)
 }
 
 pub(crate) fn defer(conn: &Connection, t: &DeliveryTag, due_ms: i64, fx: &mut Effects) -> Res<()> {
-    let (id, deliveries) = parse_tag(t)?;
+    let (id, serial) = parse_tag(t)?;
     // Waiting for an ETA is not a delivery: undo the count the fetch added.
     conn.prepare_cached(
         "UPDATE messages SET state = 2, owner = NULL, due = ?3, deliveries = deliveries - 1
-         WHERE id = ?1 AND deliveries = ?2 AND state = 1",
+         WHERE id = ?1 AND lease = ?2 AND state = 1",
     )
     .map_err(to_broker_error)?
-    .execute(params![id, deliveries, due_ms])
+    .execute(params![id, serial, due_ms])
     .map_err(to_broker_error)?;
     // A waiting fetch must recompute when to wake up.
     fx.queue_changed = true;
@@ -249,23 +249,18 @@ pub(crate) fn defer(conn: &Connection, t: &DeliveryTag, due_ms: i64, fx: &mut Ef
 }
 
 pub(crate) fn dead_letter(conn: &Connection, t: &DeliveryTag, reason: &str) -> Res<()> {
-    let (id, deliveries) = parse_tag(t)?;
+    let (id, serial) = parse_tag(t)?;
     let moved = conn
         .prepare_cached(
             "INSERT INTO dead_letters(queue, priority, task_id, reason, body, deliveries, dead_at)
-             SELECT m.queue, m.priority, m.task_id, ?3, p.body, m.deliveries, ?4
-             FROM messages m JOIN payloads p ON p.id = m.id
-             WHERE m.id = ?1 AND m.deliveries = ?2 AND m.state = 1",
+             SELECT queue, priority, task_id, ?3, body, deliveries, ?4
+             FROM messages WHERE id = ?1 AND lease = ?2 AND state = 1",
         )
         .map_err(to_broker_error)?
-        .execute(params![id, deliveries, reason, now_ms()])
+        .execute(params![id, serial, reason, now_ms()])
         .map_err(to_broker_error)?;
     if moved == 1 {
         conn.prepare_cached("DELETE FROM messages WHERE id = ?1")
-            .map_err(to_broker_error)?
-            .execute([id])
-            .map_err(to_broker_error)?;
-        conn.prepare_cached("DELETE FROM payloads WHERE id = ?1")
             .map_err(to_broker_error)?
             .execute([id])
             .map_err(to_broker_error)?;
@@ -274,11 +269,6 @@ pub(crate) fn dead_letter(conn: &Connection, t: &DeliveryTag, reason: &str) -> R
 }
 
 pub(crate) fn purge(conn: &Connection, queue: &str) -> Res<u64> {
-    conn.execute(
-        "DELETE FROM payloads WHERE id IN (SELECT id FROM messages WHERE queue = ?1 AND state IN (0, 2))",
-        [queue],
-    )
-    .map_err(to_broker_error)?;
     let n = conn
         .execute("DELETE FROM messages WHERE queue = ?1 AND state IN (0, 2)", [queue])
         .map_err(to_broker_error)?;
@@ -318,13 +308,9 @@ pub(crate) fn retry_dead(conn: &Connection, which: &DeadSelector, fx: &mut Effec
         .map_err(to_broker_error)?;
     for (id, queue, priority, task_id, body) in &rows {
         conn.execute(
-            "INSERT INTO messages(queue, priority, state, due, deliveries, task_id) VALUES (?1, ?2, 0, 0, 0, ?3)",
-            params![queue, priority, task_id],
-        )
-        .map_err(to_broker_error)?;
-        conn.execute(
-            "INSERT INTO payloads(id, body) VALUES (?1, ?2)",
-            params![conn.last_insert_rowid(), body],
+            "INSERT INTO messages(queue, priority, state, due, deliveries, task_id, body)
+             VALUES (?1, ?2, 0, 0, 0, ?3, ?4)",
+            params![queue, priority, task_id, body],
         )
         .map_err(to_broker_error)?;
         conn.execute("DELETE FROM dead_letters WHERE id = ?1", [id])

@@ -17,17 +17,16 @@ CREATE TABLE IF NOT EXISTS messages (
     due INTEGER NOT NULL DEFAULT 0,
     owner INTEGER,
     deliveries INTEGER NOT NULL DEFAULT 0,
-    task_id TEXT
+    -- Bumped by every lease and never lowered, so a delivery tag
+    -- (id:lease) is stale once the message was deferred or redelivered.
+    lease INTEGER NOT NULL DEFAULT 0,
+    task_id TEXT,
+    -- Last, so the small columns are read without walking past it.
+    body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, priority, id) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS messages_leased ON messages(owner) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS messages_delayed ON messages(due) WHERE state = 2;
--- Bodies apart from the small, often-updated state rows: a lease or an ack
--- rewrites a few bytes, not the whole message.
-CREATE TABLE IF NOT EXISTS payloads (
-    id INTEGER PRIMARY KEY,
-    body BLOB NOT NULL
-);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,

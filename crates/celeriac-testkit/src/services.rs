@@ -2,6 +2,15 @@
 //!
 //! Locally a missing service skips the test with a visible note; in CI
 //! (`CI=true`) it fails, because a suite that silently skips proves nothing.
+//!
+//! ```no_run
+//! use celeriac_testkit::services::{require_service, unique_name};
+//!
+//! if require_service("redis", "127.0.0.1:6379") {
+//!     let prefix = unique_name("conformance");
+//!     // ... create a broker under `prefix` and run the suite ...
+//! }
+//! ```
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;

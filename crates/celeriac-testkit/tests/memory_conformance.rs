@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use celeriac_core::memory::{MemoryBackend, MemoryBroker};
+use celeriac_core::{Broker, ResultBackend};
 use celeriac_testkit::{backend_conformance, broker_conformance, ConformanceConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -22,4 +23,19 @@ async fn memory_backend_conforms() {
     println!("{report}");
     assert_eq!(report.backend, "memory");
     report.assert_all_passed();
+}
+
+/// The suites take `Arc<dyn Broker>` factories too, and their futures are
+/// `Send` so callers can spawn them. Compile-time only: the futures are
+/// built, never run.
+#[test]
+fn suites_accept_trait_objects_and_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let config = ConformanceConfig::default();
+    let broker = broker_conformance(&config, || async { Arc::new(MemoryBroker::new()) as Arc<dyn Broker> });
+    assert_send(&broker);
+    let backend = backend_conformance(&config, || async {
+        Arc::new(MemoryBackend::default()) as Arc<dyn ResultBackend>
+    });
+    assert_send(&backend);
 }

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
+use crate::shared::Counters;
+
 /// How the delivery itself ends.
 #[derive(Debug)]
 pub(crate) enum Settle {
@@ -41,6 +43,7 @@ pub(crate) async fn run_completer(
     mut rx: mpsc::UnboundedReceiver<Completion>,
     broker: Arc<dyn Broker>,
     backend: Arc<dyn ResultBackend>,
+    counters: Arc<Counters>,
     stop: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -58,7 +61,9 @@ pub(crate) async fn run_completer(
                 Err(_) => break,
             }
         }
+        let n = batch.len() as u64;
         flush(&mut batch, broker.as_ref(), backend.as_ref()).await;
+        counters.settled.add(n);
     }
 }
 

@@ -19,7 +19,11 @@ pub struct Counter(AtomicU64);
 
 impl Counter {
     pub(crate) fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.add(1);
+    }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The current value.
@@ -43,6 +47,8 @@ pub struct Counters {
     pub revoked: Counter,
     /// Deliveries moved to the dead-letter store.
     pub dead_lettered: Counter,
+    /// Deliveries whose outcome (result, follow-ups, ack) has been written.
+    pub settled: Counter,
 }
 
 /// Tags of deliveries being processed, to return them at shutdown.

@@ -92,6 +92,7 @@ impl Worker {
             prefetch: config.prefetch,
             started_at: Utc::now(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            tasks: registry.names().into_iter().map(str::to_owned).collect(),
         };
         Worker {
             broker,
@@ -164,6 +165,7 @@ impl Worker {
             completion_rx,
             shared.broker.clone(),
             shared.backend.clone(),
+            shared.counters.clone(),
             stop_completer.clone(),
         ));
         let stop_heartbeat = CancellationToken::new();

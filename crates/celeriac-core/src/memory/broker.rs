@@ -30,6 +30,9 @@ struct Stored {
     task_id: Option<String>,
     payload: Vec<u8>,
     deliveries: u32,
+    /// Serial of the current delivery. Not `deliveries`: a deferral does not
+    /// count as a delivery, yet the tag from before it must go stale.
+    serial: u64,
     place: Place,
 }
 
@@ -43,6 +46,7 @@ struct Consumer {
 #[derive(Default)]
 struct State {
     next_id: u64,
+    next_serial: u64,
     messages: HashMap<u64, Stored>,
     /// Ready messages per queue, ordered by (priority, id).
     ready: HashMap<String, BTreeSet<(u8, u64)>>,
@@ -67,11 +71,11 @@ pub struct MemoryBroker {
     wake: Notify,
 }
 
-fn tag(id: u64, deliveries: u32) -> DeliveryTag {
-    DeliveryTag(format!("{id}:{deliveries}"))
+fn tag(id: u64, serial: u64) -> DeliveryTag {
+    DeliveryTag(format!("{id}:{serial}"))
 }
 
-fn parse_tag(tag: &DeliveryTag) -> Option<(u64, u32)> {
+fn parse_tag(tag: &DeliveryTag) -> Option<(u64, u64)> {
     let (id, n) = tag.0.split_once(':')?;
     Some((id.parse().ok()?, n.parse().ok()?))
 }
@@ -127,9 +131,9 @@ impl State {
     }
 
     fn take_current(&mut self, t: &DeliveryTag) -> Option<(u64, Stored)> {
-        let (id, deliveries) = parse_tag(t)?;
+        let (id, serial) = parse_tag(t)?;
         let m = self.messages.get(&id)?;
-        if m.deliveries != deliveries || !matches!(m.place, Place::Leased { .. }) {
+        if m.serial != serial || !matches!(m.place, Place::Leased { .. }) {
             return None;
         }
         self.messages.remove(&id).map(|m| (id, m))
@@ -170,6 +174,7 @@ impl Broker for MemoryBroker {
                     task_id: m.task_id,
                     payload: m.payload,
                     deliveries: 0,
+                    serial: 0,
                     place: place.clone(),
                 };
                 s.messages.insert(id, stored);
@@ -212,13 +217,16 @@ impl Broker for MemoryBroker {
                         if let Some(q) = s.ready.get_mut(queue) {
                             q.remove(&(priority, id));
                         }
+                        s.next_serial += 1;
+                        let serial = s.next_serial;
                         let Some(m) = s.messages.get_mut(&id) else { continue };
                         m.deliveries += 1;
+                        m.serial = serial;
                         m.place = Place::Leased {
                             consumer: request.consumer.to_owned(),
                         };
                         out.push(Delivery {
-                            tag: tag(id, m.deliveries),
+                            tag: tag(id, serial),
                             queue: m.queue.clone(),
                             payload: m.payload.clone(),
                             deliveries: m.deliveries,
@@ -441,6 +449,7 @@ impl Broker for MemoryBroker {
                             task_id: d.task_id,
                             payload: d.payload,
                             deliveries: 0,
+                            serial: 0,
                             place: Place::Ready,
                         },
                     );

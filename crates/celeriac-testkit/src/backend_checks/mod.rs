@@ -6,9 +6,8 @@ mod store;
 mod support;
 mod wait;
 
-use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use celeriac_core::ResultBackend;
 
@@ -34,13 +33,14 @@ where
     R: ResultBackend + ?Sized,
 {
     let mut report = ConformanceReport::new("result backend");
-    // Recorded from inside the checks so creating the backend is timed out too.
-    let backend = Cell::new(None::<&'static str>);
+    // Recorded from inside the checks so creating the backend is timed out too;
+    // a `OnceLock` keeps the suite's future `Send`.
+    let backend = OnceLock::<&'static str>::new();
     macro_rules! check {
         ($name:literal, $check:path) => {{
             let outcome = run_check($name, config.check_timeout, async {
                 let store = make().await;
-                backend.set(Some(store.capabilities().backend));
+                let _ = backend.set(store.capabilities().backend);
                 $check(store, config).await
             })
             .await;
@@ -60,7 +60,7 @@ where
     check!("backend.wait_missing_times_out", wait::wait_missing_times_out);
     check!("backend.ttl_expiry", expiry::ttl_expiry);
     if let Some(name) = backend.get() {
-        name.clone_into(&mut report.backend);
+        (*name).clone_into(&mut report.backend);
     }
     report
 }

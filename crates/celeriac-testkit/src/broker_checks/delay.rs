@@ -54,7 +54,7 @@ pub(crate) async fn delayed_delivery<B: Broker + ?Sized>(b: Arc<B>, cfg: &Confor
     );
     ensure!(payload(&got[0]) == "later", "wrong payload {:?}", payload(&got[0]));
     expect_stats(&*b, &q, (0, 1, 0, 0), "after the delayed message was fetched").await?;
-    ack_expect(&*b, &[got[0].tag.clone()], 1, "acking the delayed message").await
+    ack_expect(&*b, std::slice::from_ref(&got[0].tag), 1, "acking the delayed message").await
 }
 
 /// `defer` ends the lease and holds the message until the given time; the
@@ -89,7 +89,19 @@ pub(crate) async fn defer<B: Broker + ?Sized>(b: Arc<B>, cfg: &ConformanceConfig
         again.deliveries
     );
     // The tag from before the deferral names an earlier delivery.
-    ack_expect(&*b, &[first.tag.clone()], 0, "acking the tag from before the deferral").await?;
+    ack_expect(
+        &*b,
+        std::slice::from_ref(&first.tag),
+        0,
+        "acking the tag from before the deferral",
+    )
+    .await?;
     expect_stats(&*b, &q, (0, 1, 0, 0), "after a stale ack of the deferred delivery").await?;
-    ack_expect(&*b, &[again.tag.clone()], 1, "acking the delivery after the deferral").await
+    ack_expect(
+        &*b,
+        std::slice::from_ref(&again.tag),
+        1,
+        "acking the delivery after the deferral",
+    )
+    .await
 }

@@ -88,9 +88,9 @@ pub(crate) async fn redelivery_after_lease_expiry<B: Broker + ?Sized>(
         second.deliveries
     );
     ensure!(second.tag != first.tag, "redelivery reused the tag {:?}", first.tag);
-    ack_expect(&*b, &[first.tag.clone()], 0, "A acking its stale tag").await?;
+    ack_expect(&*b, std::slice::from_ref(&first.tag), 0, "A acking its stale tag").await?;
     expect_stats(&*b, &q, (0, 1, 0, 0), "after A's stale ack, B's delivery").await?;
-    ack_expect(&*b, &[second.tag.clone()], 1, "B acking").await
+    ack_expect(&*b, std::slice::from_ref(&second.tag), 1, "B acking").await
 }
 
 const TOTAL: usize = 500;

@@ -38,7 +38,7 @@ pub(crate) async fn requeue<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceCon
     let first = &got[0];
     ensure!(payload(first) == "first", "FIFO broken: got {:?} first", payload(first));
 
-    let n = b.requeue(&[first.tag.clone()]).await.ctx("requeue")?;
+    let n = b.requeue(std::slice::from_ref(&first.tag)).await.ctx("requeue")?;
     ensure!(n == 1, "requeue of a live delivery returned {n}");
     expect_stats(&*b, &q, (2, 0, 0, 0), "after requeue").await?;
     let got = fetch(&*b, &consumer, &q, 1, Duration::ZERO, LONG_LEASE).await?;
@@ -55,8 +55,14 @@ pub(crate) async fn requeue<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceCon
         first.deliveries + 1,
         again.deliveries
     );
-    ack_expect(&*b, &[first.tag.clone()], 0, "acking the tag from before the requeue").await?;
-    ack_expect(&*b, &[again.tag.clone()], 1, "acking the redelivery").await?;
+    ack_expect(
+        &*b,
+        std::slice::from_ref(&first.tag),
+        0,
+        "acking the tag from before the requeue",
+    )
+    .await?;
+    ack_expect(&*b, std::slice::from_ref(&again.tag), 1, "acking the redelivery").await?;
     let rest = fetch_n(&*b, &consumer, &q, 1).await?;
     ack_expect(&*b, &tags(&rest), 1, "acking the second message").await
 }

@@ -8,9 +8,8 @@ mod ordering;
 mod support;
 mod wakeup;
 
-use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use celeriac_core::Broker;
 
@@ -21,8 +20,8 @@ use crate::report::ConformanceReport;
 /// Runs every broker check and reports each one.
 ///
 /// `make` must return a fresh, isolated broker on every call (its own file,
-/// database or key prefix): each check starts from an empty broker, and
-/// checks never share queues. A check that does not finish within
+/// database or key prefix): each check starts from an empty broker, uses
+/// queue names of its own, and drops the broker when it ends. A check that does not finish within
 /// [`ConformanceConfig::check_timeout`] fails instead of hanging the suite.
 ///
 /// Checks (all prefixed `broker.`): `fifo_within_priority`,
@@ -37,13 +36,14 @@ where
     B: Broker + ?Sized,
 {
     let mut report = ConformanceReport::new("broker");
-    // Recorded from inside the checks so creating the broker is timed out too.
-    let backend = Cell::new(None::<&'static str>);
+    // Recorded from inside the checks so creating the broker is timed out too;
+    // a `OnceLock` keeps the suite's future `Send`.
+    let backend = OnceLock::<&'static str>::new();
     macro_rules! check {
         ($name:literal, $check:path) => {{
             let outcome = run_check($name, config.check_timeout, async {
                 let broker = make().await;
-                backend.set(Some(broker.capabilities().backend));
+                let _ = backend.set(broker.capabilities().backend);
                 $check(broker, config).await
             })
             .await;
@@ -70,7 +70,7 @@ where
     check!("broker.concurrent_consumers", leases::concurrent_consumers);
     check!("broker.fetch_wakeup", wakeup::fetch_wakeup);
     if let Some(name) = backend.get() {
-        name.clone_into(&mut report.backend);
+        (*name).clone_into(&mut report.backend);
     }
     report
 }

@@ -56,6 +56,7 @@ pub(crate) fn worker_info(prefix: &str, queue: &str) -> WorkerInfo {
         prefetch: 4,
         started_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
         version: "0.0.0-conformance".to_owned(),
+        tasks: vec!["tasks.add".to_owned(), "tasks.mul".to_owned()],
     }
 }
 

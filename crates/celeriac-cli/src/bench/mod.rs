@@ -1,0 +1,241 @@
+//! `celeriac bench`: enqueue rates, backlog drain, end-to-end throughput
+//! with a separate producer process, latency at a fixed offered load, and
+//! worker memory — on fresh temporary embedded stores.
+
+mod latency;
+mod procs;
+mod report;
+
+pub(crate) use procs::status_kb;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use celeriac::{Client, Signature};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::commands::Context;
+use procs::{unix_now, WorkerProc};
+use report::Report;
+
+/// Phases of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    /// Enqueue rate, one call per task and batched.
+    Enqueue,
+    /// A worker process drains a backlog.
+    Drain,
+    /// A producer process enqueues in batches while a warm worker runs.
+    E2e,
+    /// Enqueue→start and enqueue→result at a fixed offered load.
+    Latency,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Tasks for the batched enqueue, drain and end-to-end phases.
+    #[arg(long, default_value_t = 100_000)]
+    pub tasks: usize,
+    /// Tasks for the one-call-per-task enqueue phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub single_tasks: usize,
+    /// Batch size of batched enqueues.
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// Offered load of the latency phase, tasks per second.
+    #[arg(long, default_value_t = 1_000.0)]
+    pub rate: f64,
+    /// Duration of the latency phase, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub latency_seconds: f64,
+    /// Worker concurrency.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Worker prefetch.
+    #[arg(long, default_value_t = 256)]
+    pub prefetch: usize,
+    /// Only these phases (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Phase>,
+    /// Commit with synchronous=FULL (power-loss durability) instead of NORMAL.
+    #[arg(long)]
+    pub synchronous_full: bool,
+    /// Write the JSON report to this file (`-` for stdout).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Directory for the temporary stores (default: the system temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// Tasks to enqueue.
+    #[arg(long)]
+    pub tasks: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// Task name.
+    #[arg(long, default_value = "celeriac.noop")]
+    pub task: String,
+}
+
+/// Where the phases keep their stores.
+pub(crate) struct BenchEnv {
+    dir: PathBuf,
+    full: bool,
+    concurrency: usize,
+    prefetch: usize,
+}
+
+impl BenchEnv {
+    fn url(&self, name: &str) -> String {
+        let sync = if self.full { "?synchronous=full" } else { "" };
+        format!("sqlite://{}{sync}", self.dir.join(format!("{name}.db")).display())
+    }
+
+    fn worker_args(&self) -> Vec<String> {
+        vec![
+            "--concurrency".into(),
+            self.concurrency.to_string(),
+            "--prefetch".into(),
+            self.prefetch.to_string(),
+        ]
+    }
+}
+
+impl Drop for BenchEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn client(url: &str) -> anyhow::Result<Client> {
+    let b = celeriac::connect(Some(url), None)?;
+    Ok(Client::new(b.broker, b.backend))
+}
+
+async fn enqueue_batched(client: &Client, tasks: usize, batch: usize, task: &str) -> anyhow::Result<()> {
+    let mut left = tasks;
+    while left > 0 {
+        let n = left.min(batch.max(1));
+        let sigs = (0..n).map(|_| Signature::new(task)).collect();
+        client.send_many(sigs).await?;
+        left -= n;
+    }
+    Ok(())
+}
+
+pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
+    if ctx.broker_url.as_deref().is_some_and(|u| !u.starts_with("sqlite://")) {
+        bail!("bench measures the embedded store on temporary files; other brokers come with their issues");
+    }
+    if args.tasks == 0 || args.batch == 0 {
+        bail!("--tasks and --batch must be positive");
+    }
+    let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("celeriac-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let env = BenchEnv {
+        dir,
+        full: args.synchronous_full,
+        concurrency: args.concurrency,
+        prefetch: args.prefetch,
+    };
+    let wants = |p: Phase| args.only.is_empty() || args.only.contains(&p);
+    let mut report = Report::new(&args);
+
+    if wants(Phase::Enqueue) {
+        eprintln!(
+            "[bench] enqueue: {} single calls, then {} in batches of {}",
+            args.single_tasks, args.tasks, args.batch
+        );
+        let c = client(&env.url("enqueue"))?;
+        let t = Instant::now();
+        for _ in 0..args.single_tasks {
+            c.send(Signature::new("celeriac.noop")).await?;
+        }
+        report.rate("enqueue_single", args.single_tasks, t.elapsed());
+        let t = Instant::now();
+        enqueue_batched(&c, args.tasks, args.batch, "celeriac.noop").await?;
+        report.rate("enqueue_batched", args.tasks, t.elapsed());
+    }
+
+    if wants(Phase::Drain) {
+        eprintln!(
+            "[bench] drain: enqueue a backlog of {}, then start a worker process",
+            args.tasks
+        );
+        let url = env.url("drain");
+        enqueue_batched(&client(&url)?, args.tasks, args.batch, "celeriac.noop").await?;
+        let spawned = unix_now();
+        let mut worker = WorkerProc::spawn(&url, &env.worker_args(), Some(args.tasks))?;
+        let done = worker.report(Duration::from_secs(600)).await?;
+        report.rate_between("drain", args.tasks, done.first, done.last);
+        report.value(
+            "drain_including_start_tasks_per_s",
+            args.tasks as f64 / (done.last - spawned),
+        );
+        report.value("worker_peak_rss_mb_drain", done.peak_rss_kb as f64 / 1024.0);
+        worker.stop().await;
+    }
+
+    if wants(Phase::E2e) {
+        eprintln!(
+            "[bench] end-to-end: warm worker, producer process enqueues {} in batches of {}",
+            args.tasks, args.batch
+        );
+        let url = env.url("e2e");
+        let mut worker = WorkerProc::spawn(&url, &env.worker_args(), Some(args.tasks))?;
+        worker.wait_registered(&url).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(kb) = worker.rss_kb() {
+            report.value("worker_idle_rss_mb", kb as f64 / 1024.0);
+        }
+        let produced = procs::produce(&url, args.tasks, args.batch).await?;
+        let done = worker.report(Duration::from_secs(600)).await?;
+        report.rate_between("e2e", args.tasks, produced.t0, done.last);
+        report.rate_between("e2e_producer_enqueue", args.tasks, produced.t0, produced.t1);
+        report.value("worker_peak_rss_mb_e2e", done.peak_rss_kb as f64 / 1024.0);
+        worker.stop().await;
+    }
+
+    if wants(Phase::Latency) {
+        eprintln!(
+            "[bench] latency: {} tasks/s for {}s, one enqueue per task",
+            args.rate, args.latency_seconds
+        );
+        let url = env.url("latency");
+        let worker = WorkerProc::spawn(&url, &env.worker_args(), None)?;
+        worker.wait_registered(&url).await?;
+        let c = client(&url)?;
+        let l = latency::measure(&c, args.rate, Duration::from_secs_f64(args.latency_seconds)).await?;
+        report.latency(&l);
+        worker.stop().await;
+    }
+
+    report.print_table();
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        if path.as_os_str() == "-" {
+            println!("{text}");
+        } else {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The producer process: enqueue in batches, print when it started and ended.
+pub async fn produce(ctx: Context, args: ProduceArgs) -> anyhow::Result<()> {
+    let backends = ctx.connect()?;
+    let c = Client::new(backends.broker, backends.backend);
+    let t0 = unix_now();
+    enqueue_batched(&c, args.tasks, args.batch, &args.task).await?;
+    let t1 = unix_now();
+    println!("{}", json!({"t0": t0, "t1": t1, "tasks": args.tasks}));
+    Ok(())
+}

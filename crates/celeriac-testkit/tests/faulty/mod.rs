@@ -1,0 +1,5 @@
+//! Wrappers around the in-memory stores that break one promise each, to show
+//! the conformance checks catch real misbehaviour.
+
+pub mod backend;
+pub mod broker;
