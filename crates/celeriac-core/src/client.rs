@@ -11,6 +11,7 @@ use crate::async_result::AsyncResult;
 use crate::backend::ResultBackend;
 use crate::broker::{Broker, NewMessage};
 use crate::error::BrokerError;
+use crate::ids::new_task_id;
 use crate::protocol::time::{format_iso8601, parse_iso8601};
 use crate::protocol::{Chain, Signature, TaskMessage};
 
@@ -275,13 +276,6 @@ fn signature_list(sig: &Signature, option: &'static str) -> Result<Option<Vec<Si
             reason: format!("expected signatures, got {other}"),
         }),
     }
-}
-
-/// A fresh task id: a UUID like Celery's, but version 7 (time-ordered), so
-/// that stores indexed by task id insert at the end of their index instead
-/// of at random places — a large saving in pages written per result.
-pub fn new_task_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }
 
 /// Truncates a repr to Celery's limit on a character boundary.

@@ -11,6 +11,7 @@ mod broker;
 mod client;
 mod error;
 pub mod host;
+mod ids;
 pub mod memory;
 pub mod protocol;
 mod result;
@@ -23,8 +24,9 @@ pub use broker::{
     Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage, QueueStats,
     WorkerInfo, WorkerStatus,
 };
-pub use client::{build_message, new_task_id, Client, Parent, SendError, DEFAULT_QUEUE};
+pub use client::{build_message, Client, Parent, SendError, DEFAULT_QUEUE};
 pub use error::{BrokerError, RetryMethod};
+pub use ids::{new_task_id, new_uuid4};
 pub use protocol::{Chain, DecodeError, DecodeLimits, Signature, TaskMessage};
 pub use result::{ExceptionInfo, ExtendedMeta, TaskResult};
 pub use state::TaskState;

@@ -1,6 +1,7 @@
 //! Result records in Celery's result-document form (PROTOCOL.md §6.2).
 
 use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::protocol::time::{format_iso8601, parse_iso8601};
@@ -157,47 +158,12 @@ impl TaskResult {
 
     /// Encodes the Celery result document (`celery-task-meta-<id>` value).
     pub fn to_document(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_document_value()).unwrap_or_default()
+        serde_json::to_vec(&Document(self)).unwrap_or_default()
     }
 
     /// The Celery result document as a JSON value.
     pub fn to_document_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("status".into(), Value::String(self.state.as_str().to_owned()));
-        map.insert("result".into(), self.result.clone());
-        map.insert(
-            "traceback".into(),
-            self.traceback.clone().map_or(Value::Null, Value::String),
-        );
-        map.insert(
-            "children".into(),
-            self.children.clone().map_or(Value::Null, Value::Array),
-        );
-        map.insert(
-            "date_done".into(),
-            self.date_done
-                .as_ref()
-                .map_or(Value::Null, |d| Value::String(format_iso8601(d))),
-        );
-        if let Some(group_id) = &self.group_id {
-            map.insert("group_id".into(), Value::String(group_id.clone()));
-        }
-        if let Some(parent_id) = &self.parent_id {
-            map.insert("parent_id".into(), Value::String(parent_id.clone()));
-        }
-        if let Some(ext) = &self.extended {
-            let put = |map: &mut Map<String, Value>, key: &str, value: Option<Value>| {
-                map.insert(key.into(), value.unwrap_or(Value::Null));
-            };
-            put(&mut map, "name", ext.name.clone().map(Value::String));
-            put(&mut map, "args", ext.args.clone().map(Value::Array));
-            put(&mut map, "kwargs", ext.kwargs.clone().map(Value::Object));
-            put(&mut map, "worker", ext.worker.clone().map(Value::String));
-            put(&mut map, "retries", ext.retries.map(Value::from));
-            put(&mut map, "queue", ext.queue.clone().map(Value::String));
-        }
-        map.insert("task_id".into(), Value::String(self.task_id.clone()));
-        Value::Object(map)
+        serde_json::to_value(Document(self)).unwrap_or(Value::Null)
     }
 
     /// Decodes a Celery result document.
@@ -273,6 +239,38 @@ impl TaskResult {
             s if s.is_ready() => self.state.is_ready(),
             _ => true,
         }
+    }
+}
+
+/// Serializes a result in Celery's document form, fields in Celery's order
+/// (`task_id` last).
+struct Document<'a>(&'a TaskResult);
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", r.state.as_str())?;
+        map.serialize_entry("result", &r.result)?;
+        map.serialize_entry("traceback", &r.traceback)?;
+        map.serialize_entry("children", &r.children)?;
+        map.serialize_entry("date_done", &r.date_done.as_ref().map(format_iso8601))?;
+        if let Some(group_id) = &r.group_id {
+            map.serialize_entry("group_id", group_id)?;
+        }
+        if let Some(parent_id) = &r.parent_id {
+            map.serialize_entry("parent_id", parent_id)?;
+        }
+        if let Some(ext) = &r.extended {
+            map.serialize_entry("name", &ext.name)?;
+            map.serialize_entry("args", &ext.args)?;
+            map.serialize_entry("kwargs", &ext.kwargs)?;
+            map.serialize_entry("worker", &ext.worker)?;
+            map.serialize_entry("retries", &ext.retries)?;
+            map.serialize_entry("queue", &ext.queue)?;
+        }
+        map.serialize_entry("task_id", &r.task_id)?;
+        map.end()
     }
 }
 

@@ -32,7 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queues = vec!["celery".to_owned()];
     let t = Instant::now();
     let mut done = 0;
+    let (mut t_fetch, mut t_store, mut t_ack) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     while done < n {
+        let t0 = Instant::now();
         let got = store
             .fetch(FetchRequest {
                 consumer: "bench",
@@ -42,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 lease: Duration::from_secs(30),
             })
             .await?;
+        t_fetch += t0.elapsed();
         let mut results = Vec::with_capacity(got.len());
         let mut tags = Vec::with_capacity(got.len());
         for d in got {
@@ -50,9 +53,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tags.push(d.tag);
         }
         done += tags.len();
+        let t1 = Instant::now();
         store.store_many(&results).await?;
+        t_store += t1.elapsed();
+        let t2 = Instant::now();
         store.ack(&tags).await?;
+        t_ack += t2.elapsed();
     }
+    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    println!(
+        "per task: fetch {:.0} ns, store {:.0} ns, ack {:.0} ns",
+        per(t_fetch),
+        per(t_store),
+        per(t_ack)
+    );
     let e = t.elapsed();
     println!(
         "drain (fetch+decode+result+ack): {n} in {e:?} = {:.0}/s",

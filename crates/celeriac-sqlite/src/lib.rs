@@ -17,6 +17,7 @@
 
 mod backend;
 mod broker;
+mod checkpoint;
 mod config;
 mod connection;
 mod listing;

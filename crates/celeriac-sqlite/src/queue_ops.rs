@@ -78,7 +78,7 @@ pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
     let now = now_ms();
     let orphans = conn
         .prepare_cached(
-            "UPDATE messages SET state = 0, owner = NULL
+            "UPDATE messages SET state = 0
              WHERE state = 1 AND owner IN (SELECT id FROM workers WHERE lease_until < ?1)",
         )
         .map_err(to_broker_error)?
@@ -137,11 +137,12 @@ pub(crate) fn fetch(
             .execute([now])
             .map_err(to_broker_error)?;
     }
-    let mut lease = conn
+    // Select, then lease row by row: an UPDATE ... RETURNING would buffer
+    // every returned row (bodies included) in a temporary b-tree first.
+    let mut ready = conn
         .prepare_cached(
-            "UPDATE messages SET state = 1, owner = ?1, deliveries = deliveries + 1, lease = lease + 1
-             WHERE id IN (SELECT id FROM messages WHERE state = 0 AND queue = ?2 ORDER BY priority, id LIMIT ?3)
-             RETURNING id, priority, deliveries, task_id, body, lease",
+            "SELECT id, deliveries, lease, task_id, body FROM messages
+             WHERE state = 0 AND queue = ?1 ORDER BY priority, id LIMIT ?2",
         )
         .map_err(to_broker_error)?;
     let any_revoked: bool = conn
@@ -155,23 +156,19 @@ pub(crate) fn fetch(
         if room == 0 {
             break;
         }
-        let mut rows: Vec<(i64, i64, i64, Option<String>, Vec<u8>, i64)> = lease
-            .query_map(params![owner, queue, room as i64], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
+        let rows: Vec<(i64, i64, i64, Option<String>, Vec<u8>)> = ready
+            .query_map(params![queue, room as i64], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
             })
             .map_err(to_broker_error)?
             .collect::<Result<_, _>>()
             .map_err(to_broker_error)?;
-        // RETURNING order is unspecified; serve in priority, then FIFO order.
-        rows.sort_unstable_by_key(|r| (r.1, r.0));
-        for (id, _, n, task_id, payload, serial) in rows {
+        let mut lease = conn
+            .prepare_cached("UPDATE messages SET state = 1, owner = ?2, deliveries = ?3, lease = ?4 WHERE id = ?1")
+            .map_err(to_broker_error)?;
+        for (id, n, serial, task_id, payload) in rows {
+            let (n, serial) = (n + 1, serial + 1);
+            lease.execute(params![id, owner, n, serial]).map_err(to_broker_error)?;
             let revoked = match (&task_id, any_revoked) {
                 (Some(t), true) => is_revoked(conn, t)?,
                 _ => false,
@@ -222,7 +219,7 @@ pub(crate) fn ack(conn: &Connection, tags: &[DeliveryTag]) -> Res<u64> {
 
 pub(crate) fn requeue(conn: &Connection, tags: &[DeliveryTag], fx: &mut Effects) -> Res<u64> {
     let mut update = conn
-        .prepare_cached("UPDATE messages SET state = 0, owner = NULL WHERE id = ?1 AND lease = ?2 AND state = 1")
+        .prepare_cached("UPDATE messages SET state = 0 WHERE id = ?1 AND lease = ?2 AND state = 1")
         .map_err(to_broker_error)?;
     let mut n = 0;
     for t in tags {
@@ -237,7 +234,7 @@ pub(crate) fn defer(conn: &Connection, t: &DeliveryTag, due_ms: i64, fx: &mut Ef
     let (id, serial) = parse_tag(t)?;
     // Waiting for an ETA is not a delivery: undo the count the fetch added.
     conn.prepare_cached(
-        "UPDATE messages SET state = 2, owner = NULL, due = ?3, deliveries = deliveries - 1
+        "UPDATE messages SET state = 2, due = ?3, deliveries = deliveries - 1
          WHERE id = ?1 AND lease = ?2 AND state = 1",
     )
     .map_err(to_broker_error)?
@@ -344,10 +341,7 @@ pub(crate) fn deregister(conn: &Connection, name: &str, fx: &mut Effects) -> Res
         .map_err(to_broker_error)?;
     if let Some(id) = id {
         let n = conn
-            .execute(
-                "UPDATE messages SET state = 0, owner = NULL WHERE state = 1 AND owner = ?1",
-                [id],
-            )
+            .execute("UPDATE messages SET state = 0 WHERE state = 1 AND owner = ?1", [id])
             .map_err(to_broker_error)?;
         conn.execute("DELETE FROM workers WHERE id = ?1", [id])
             .map_err(to_broker_error)?;

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS messages (
     priority INTEGER NOT NULL,
     state INTEGER NOT NULL,
     due INTEGER NOT NULL DEFAULT 0,
-    owner INTEGER,
+    owner INTEGER NOT NULL DEFAULT 0,
     deliveries INTEGER NOT NULL DEFAULT 0,
     -- Bumped by every lease and never lowered, so a delivery tag
     -- (id:lease) is stale once the message was deferred or redelivered.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use celeriac_core::BrokerError;
 
+use crate::checkpoint::Checkpointer;
 use crate::config::SqliteConfig;
 use crate::connection::initialize;
 use crate::queue_ops::now_ms;
@@ -42,6 +43,7 @@ pub struct SqliteStore {
     pub(crate) readers: Arc<Readers>,
     pub(crate) wake: Arc<WakeHub>,
     next_maintenance_ms: AtomicI64,
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -62,12 +64,14 @@ impl SqliteStore {
         let wake = Arc::new(WakeHub::open(&config.path));
         let writer = Writer::start(&config, wake.clone())?;
         let readers = Readers::new(config.clone());
+        let checkpointer = Checkpointer::start(&config);
         Ok(SqliteStore {
             config,
             writer,
             readers,
             wake,
             next_maintenance_ms: AtomicI64::new(0),
+            _checkpointer: checkpointer,
         })
     }
 

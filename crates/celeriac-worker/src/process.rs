@@ -121,6 +121,7 @@ async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
             tracing::warn!(%id, error = %e, "could not store STARTED");
         }
     }
+    let message = Arc::new(message);
     let (settle, result, publish) = execute(shared, &delivery, &message, &task, ignore_result).await;
     let settle = if settle_early && matches!(settle, Settle::Ack) {
         Settle::Settled
@@ -141,14 +142,14 @@ fn limits(message: &TaskMessage, task: &RegisteredTask) -> Limits {
 async fn execute(
     shared: &Shared,
     delivery: &Delivery,
-    message: &TaskMessage,
+    message: &Arc<TaskMessage>,
     task: &Arc<RegisteredTask>,
     ignore_result: bool,
 ) -> Decision {
     let id = &message.headers.id;
     shared.log_execution(id);
     let ctx = TaskContext::new(
-        message.headers.clone(),
+        message.clone(),
         delivery.queue.clone(),
         delivery.deliveries,
         shared.info.id.clone(),

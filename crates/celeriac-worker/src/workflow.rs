@@ -130,7 +130,7 @@ pub(crate) fn retry_message(message: &TaskMessage, eta: DateTime<Utc>, origin: &
     }
     next.headers.extra.remove("redelivered");
     next.properties.delivery_info_extra.remove("redelivered");
-    next.properties.delivery_tag = uuid::Uuid::new_v4().to_string();
+    next.properties.delivery_tag = celeriac_core::new_uuid4();
     NewMessage {
         queue: next.properties.routing_key.clone(),
         priority: next.properties.priority.min(9),

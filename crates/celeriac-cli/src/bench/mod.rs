@@ -81,6 +81,13 @@ pub struct ProduceArgs {
     /// Task name.
     #[arg(long, default_value = "celeriac.noop")]
     pub task: String,
+    /// Give task number i (from 0) the arguments [i, i], so that each
+    /// result can be checked (`celeriac.add` returns 2i).
+    #[arg(long)]
+    pub numbered: bool,
+    /// Write the task ids to this file, one per line, in task order.
+    #[arg(long, requires = "numbered")]
+    pub ids_file: Option<PathBuf>,
 }
 
 /// Where the phases keep their stores.
@@ -229,13 +236,35 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Enqueues `tasks` calls in batches, call number i with arguments [i, i];
+/// returns the task ids in order.
+async fn enqueue_numbered(client: &Client, tasks: usize, batch: usize, task: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(tasks);
+    while ids.len() < tasks {
+        let start = ids.len();
+        let end = tasks.min(start + batch.max(1));
+        let sigs = (start..end).map(|i| Signature::new(task).args([i, i])).collect();
+        ids.extend(client.send_many(sigs).await?.iter().map(|r| r.id().to_owned()));
+    }
+    Ok(ids)
+}
+
 /// The producer process: enqueue in batches, print when it started and ended.
 pub async fn produce(ctx: Context, args: ProduceArgs) -> anyhow::Result<()> {
     let backends = ctx.connect()?;
     let c = Client::new(backends.broker, backends.backend);
     let t0 = unix_now();
-    enqueue_batched(&c, args.tasks, args.batch, &args.task).await?;
+    let ids = if args.numbered {
+        enqueue_numbered(&c, args.tasks, args.batch, &args.task).await?
+    } else {
+        enqueue_batched(&c, args.tasks, args.batch, &args.task).await?;
+        Vec::new()
+    };
     let t1 = unix_now();
+    if let Some(path) = &args.ids_file {
+        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!("{}", json!({"t0": t0, "t1": t1, "tasks": args.tasks}));
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The third element of a v2 body: workflow continuations.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::DecodeError;
@@ -35,17 +36,6 @@ fn signature_list(value: Option<Value>, field: &'static str) -> Result<Option<Ve
     }
 }
 
-fn signature_value(sigs: &Option<Vec<Signature>>) -> Value {
-    match sigs {
-        None => Value::Null,
-        Some(list) => Value::Array(
-            list.iter()
-                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-                .collect(),
-        ),
-    }
-}
-
 impl Embed {
     /// Reads `body[2]`; `null` and `{}` both mean "nothing embedded".
     ///
@@ -55,7 +45,7 @@ impl Embed {
     /// signatures, or [`DecodeError::BodyShape`] when `body[2]` is not an
     /// object.
     pub fn from_value(value: Value) -> Result<Self, DecodeError> {
-        let mut map = match value {
+        let map = match value {
             Value::Null => return Ok(Embed::default()),
             Value::Object(map) => map,
             other => {
@@ -64,25 +54,38 @@ impl Embed {
                 )))
             }
         };
-        Ok(Embed {
-            callbacks: signature_list(map.remove("callbacks"), "embed.callbacks")?,
-            errbacks: signature_list(map.remove("errbacks"), "embed.errbacks")?,
-            chain: signature_list(map.remove("chain"), "embed.chain")?,
-            chord: map.remove("chord").filter(|v| !v.is_null()),
-            extra: map,
-        })
+        let mut embed = Embed::default();
+        for (key, value) in map {
+            match key.as_str() {
+                "callbacks" => embed.callbacks = signature_list(Some(value), "embed.callbacks")?,
+                "errbacks" => embed.errbacks = signature_list(Some(value), "embed.errbacks")?,
+                "chain" => embed.chain = signature_list(Some(value), "embed.chain")?,
+                "chord" => embed.chord = Some(value).filter(|v| !v.is_null()),
+                _ => {
+                    embed.extra.insert(key, value);
+                }
+            }
+        }
+        Ok(embed)
     }
 
     /// Writes `body[2]` in Celery's form (all four keys present).
     pub fn to_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("callbacks".into(), signature_value(&self.callbacks));
-        map.insert("errbacks".into(), signature_value(&self.errbacks));
-        map.insert("chain".into(), signature_value(&self.chain));
-        map.insert("chord".into(), self.chord.clone().unwrap_or(Value::Null));
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Serializes straight to Celery's embed object, all four keys present.
+impl Serialize for Embed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(4 + self.extra.len()))?;
+        map.serialize_entry("callbacks", &self.callbacks)?;
+        map.serialize_entry("errbacks", &self.errbacks)?;
+        map.serialize_entry("chain", &self.chain)?;
+        map.serialize_entry("chord", &self.chord)?;
         for (k, v) in &self.extra {
-            map.insert(k.clone(), v.clone());
+            map.serialize_entry(k, v)?;
         }
-        Value::Object(map)
+        map.end()
     }
 }

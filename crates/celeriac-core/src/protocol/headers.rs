@@ -1,6 +1,7 @@
 //! Task protocol v2 headers, typed.
 
 use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::DecodeError;
@@ -59,20 +60,16 @@ pub struct TaskHeaders {
     pub extra: Map<String, Value>,
 }
 
-fn take_string(map: &mut Map<String, Value>, key: &str, field: &'static str) -> Result<Option<String>, DecodeError> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(DecodeError::invalid(field, format!("expected a string, got {other}"))),
+fn string(value: Value, field: &'static str) -> Result<Option<String>, DecodeError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        other => Err(DecodeError::invalid(field, format!("expected a string, got {other}"))),
     }
 }
 
-fn take_time(
-    map: &mut Map<String, Value>,
-    key: &str,
-    field: &'static str,
-) -> Result<Option<DateTime<Utc>>, DecodeError> {
-    match take_string(map, key, field)? {
+fn time(value: Value, field: &'static str) -> Result<Option<DateTime<Utc>>, DecodeError> {
+    match string(value, field)? {
         None => Ok(None),
         Some(text) => parse_iso8601(&text)
             .map(Some)
@@ -80,22 +77,25 @@ fn take_time(
     }
 }
 
-fn take_u32(map: &mut Map<String, Value>, key: &str, field: &'static str) -> Result<u32, DecodeError> {
-    match map.remove(key) {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
+fn count(value: Value, field: &'static str) -> Result<u32, DecodeError> {
+    match value {
+        Value::Null => Ok(0),
+        Value::Number(n) => n
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| DecodeError::invalid(field, format!("expected a non-negative integer, got {n}"))),
-        Some(other) => Err(DecodeError::invalid(field, format!("expected an integer, got {other}"))),
+        other => Err(DecodeError::invalid(field, format!("expected an integer, got {other}"))),
     }
 }
 
-fn limit_value(value: Option<&Value>, field: &'static str) -> Result<Option<f64>, DecodeError> {
+fn limit(value: Option<&Value>) -> Result<Option<f64>, DecodeError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(DecodeError::invalid(field, format!("expected seconds, got {other}"))),
+        Some(other) => Err(DecodeError::invalid(
+            "headers.timelimit",
+            format!("expected seconds, got {other}"),
+        )),
     }
 }
 
@@ -108,168 +108,172 @@ fn seconds_value(secs: f64) -> Value {
     }
 }
 
-fn string_or_null(value: &Option<String>) -> Value {
-    value.clone().map_or(Value::Null, Value::String)
-}
-
 impl TaskHeaders {
     /// Reads protocol v2 headers from a header map.
+    ///
+    /// # Errors
+    ///
+    /// As [`TaskHeaders::from_fields`].
+    pub fn from_map(map: Map<String, Value>) -> Result<Self, DecodeError> {
+        TaskHeaders::from_fields(map)
+    }
+
+    /// Reads protocol v2 headers from (name, value) pairs.
     ///
     /// # Errors
     ///
     /// [`DecodeError::MissingField`] when `task` or `id` is absent, and
     /// [`DecodeError::InvalidField`] for a field of the wrong type or an
     /// unparsable `eta`/`expires`.
-    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, DecodeError> {
-        let task = take_string(&mut map, "task", "headers.task")?.ok_or(DecodeError::MissingField("headers.task"))?;
-        let id = take_string(&mut map, "id", "headers.id")?.ok_or(DecodeError::MissingField("headers.id"))?;
-        let (time_limit, soft_time_limit) = match map.remove("timelimit") {
-            None | Some(Value::Null) => (None, None),
-            Some(Value::Array(pair)) if pair.len() == 2 => (
-                limit_value(pair.first(), "headers.timelimit")?,
-                limit_value(pair.get(1), "headers.timelimit")?,
-            ),
-            Some(other) => {
-                return Err(DecodeError::invalid(
-                    "headers.timelimit",
-                    format!("expected [hard, soft], got {other}"),
-                ))
+    pub fn from_fields<K>(fields: impl IntoIterator<Item = (K, Value)>) -> Result<Self, DecodeError>
+    where
+        K: AsRef<str> + Into<String>,
+    {
+        let mut h = TaskHeaders::default();
+        let (mut task, mut id) = (None, None);
+        for (key, value) in fields {
+            match key.as_ref() {
+                "task" => task = string(value, "headers.task")?,
+                "id" => id = string(value, "headers.id")?,
+                "lang" => h.lang = string(value, "headers.lang")?,
+                "shadow" => h.shadow = string(value, "headers.shadow")?,
+                "eta" => h.eta = time(value, "headers.eta")?,
+                "expires" => h.expires = time(value, "headers.expires")?,
+                "group" => h.group = string(value, "headers.group")?,
+                "group_index" => {
+                    h.group_index = match value {
+                        Value::Null => None,
+                        Value::Number(n) => n.as_i64(),
+                        other => {
+                            return Err(DecodeError::invalid(
+                                "headers.group_index",
+                                format!("expected an integer, got {other}"),
+                            ))
+                        }
+                    }
+                }
+                "retries" => h.retries = count(value, "headers.retries")?,
+                "timelimit" => match value {
+                    Value::Null => {}
+                    Value::Array(pair) if pair.len() == 2 => {
+                        h.time_limit = limit(pair.first())?;
+                        h.soft_time_limit = limit(pair.get(1))?;
+                    }
+                    other => {
+                        return Err(DecodeError::invalid(
+                            "headers.timelimit",
+                            format!("expected [hard, soft], got {other}"),
+                        ))
+                    }
+                },
+                "root_id" => h.root_id = string(value, "headers.root_id")?,
+                "parent_id" => h.parent_id = string(value, "headers.parent_id")?,
+                "argsrepr" => h.argsrepr = string(value, "headers.argsrepr")?,
+                "kwargsrepr" => h.kwargsrepr = string(value, "headers.kwargsrepr")?,
+                "origin" => h.origin = string(value, "headers.origin")?,
+                "ignore_result" => {
+                    h.ignore_result = match value {
+                        Value::Null => None,
+                        Value::Bool(b) => Some(b),
+                        other => {
+                            return Err(DecodeError::invalid(
+                                "headers.ignore_result",
+                                format!("expected a boolean, got {other}"),
+                            ))
+                        }
+                    }
+                }
+                "replaced_task_nesting" => h.replaced_task_nesting = count(value, "headers.replaced_task_nesting")?,
+                "stamped_headers" => {
+                    h.stamped_headers = match value {
+                        Value::Null => None,
+                        Value::Array(items) => Some(
+                            items
+                                .into_iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect(),
+                        ),
+                        other => {
+                            return Err(DecodeError::invalid(
+                                "headers.stamped_headers",
+                                format!("expected a list, got {other}"),
+                            ))
+                        }
+                    }
+                }
+                "stamps" => {
+                    h.stamps = match value {
+                        Value::Null => Map::new(),
+                        Value::Object(m) => m,
+                        other => {
+                            return Err(DecodeError::invalid(
+                                "headers.stamps",
+                                format!("expected an object, got {other}"),
+                            ))
+                        }
+                    }
+                }
+                "compression" => h.compression = string(value, "headers.compression")?,
+                _ => {
+                    h.extra.insert(key.into(), value);
+                }
             }
-        };
-        let group_index = match map.remove("group_index") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(other) => {
-                return Err(DecodeError::invalid(
-                    "headers.group_index",
-                    format!("expected an integer, got {other}"),
-                ))
-            }
-        };
-        let ignore_result = match map.remove("ignore_result") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(b),
-            Some(other) => {
-                return Err(DecodeError::invalid(
-                    "headers.ignore_result",
-                    format!("expected a boolean, got {other}"),
-                ))
-            }
-        };
-        let stamped_headers = match map.remove("stamped_headers") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) => Some(
-                items
-                    .into_iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-            ),
-            Some(other) => {
-                return Err(DecodeError::invalid(
-                    "headers.stamped_headers",
-                    format!("expected a list, got {other}"),
-                ))
-            }
-        };
-        let stamps = match map.remove("stamps") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m,
-            Some(other) => {
-                return Err(DecodeError::invalid(
-                    "headers.stamps",
-                    format!("expected an object, got {other}"),
-                ))
-            }
-        };
-        Ok(TaskHeaders {
-            lang: take_string(&mut map, "lang", "headers.lang")?,
-            shadow: take_string(&mut map, "shadow", "headers.shadow")?,
-            eta: take_time(&mut map, "eta", "headers.eta")?,
-            expires: take_time(&mut map, "expires", "headers.expires")?,
-            group: take_string(&mut map, "group", "headers.group")?,
-            retries: take_u32(&mut map, "retries", "headers.retries")?,
-            root_id: take_string(&mut map, "root_id", "headers.root_id")?,
-            parent_id: take_string(&mut map, "parent_id", "headers.parent_id")?,
-            argsrepr: take_string(&mut map, "argsrepr", "headers.argsrepr")?,
-            kwargsrepr: take_string(&mut map, "kwargsrepr", "headers.kwargsrepr")?,
-            origin: take_string(&mut map, "origin", "headers.origin")?,
-            replaced_task_nesting: take_u32(&mut map, "replaced_task_nesting", "headers.replaced_task_nesting")?,
-            compression: take_string(&mut map, "compression", "headers.compression")?,
-            task,
-            id,
-            time_limit,
-            soft_time_limit,
-            group_index,
-            ignore_result,
-            stamped_headers,
-            stamps,
-            extra: map,
-        })
+        }
+        h.task = task.ok_or(DecodeError::MissingField("headers.task"))?;
+        h.id = id.ok_or(DecodeError::MissingField("headers.id"))?;
+        Ok(h)
     }
 
     /// Writes the headers in Celery's form, every field Celery emits included.
     pub fn to_map(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert(
-            "lang".into(),
-            Value::String(self.lang.clone().unwrap_or_else(|| "rust".into())),
-        );
-        map.insert("task".into(), Value::String(self.task.clone()));
-        map.insert("id".into(), Value::String(self.id.clone()));
-        map.insert("shadow".into(), string_or_null(&self.shadow));
-        map.insert(
-            "eta".into(),
-            self.eta
-                .as_ref()
-                .map_or(Value::Null, |t| Value::String(format_iso8601(t))),
-        );
-        map.insert(
-            "expires".into(),
-            self.expires
-                .as_ref()
-                .map_or(Value::Null, |t| Value::String(format_iso8601(t))),
-        );
-        map.insert("group".into(), string_or_null(&self.group));
-        map.insert("group_index".into(), self.group_index.map_or(Value::Null, Value::from));
-        map.insert("retries".into(), Value::from(self.retries));
-        map.insert(
-            "timelimit".into(),
-            Value::Array(vec![
-                self.time_limit.map_or(Value::Null, seconds_value),
-                self.soft_time_limit.map_or(Value::Null, seconds_value),
-            ]),
-        );
-        map.insert(
-            "root_id".into(),
-            Value::String(self.root_id.clone().unwrap_or_else(|| self.id.clone())),
-        );
-        map.insert("parent_id".into(), string_or_null(&self.parent_id));
-        map.insert("argsrepr".into(), string_or_null(&self.argsrepr));
-        map.insert("kwargsrepr".into(), string_or_null(&self.kwargsrepr));
-        map.insert("origin".into(), string_or_null(&self.origin));
-        map.insert(
-            "ignore_result".into(),
-            self.ignore_result.map_or(Value::Null, Value::Bool),
-        );
-        map.insert("replaced_task_nesting".into(), Value::from(self.replaced_task_nesting));
-        map.insert(
-            "stamped_headers".into(),
-            self.stamped_headers.as_ref().map_or(Value::Null, |h| {
-                Value::Array(h.iter().cloned().map(Value::String).collect())
-            }),
-        );
-        map.insert("stamps".into(), Value::Object(self.stamps.clone()));
-        if let Some(compression) = &self.compression {
-            map.insert("compression".into(), Value::String(compression.clone()));
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
         }
-        for (k, v) in &self.extra {
-            map.insert(k.clone(), v.clone());
-        }
-        map
     }
 
     /// True when the message was put back by a broker after a failed delivery.
     pub fn redelivered(&self) -> bool {
         self.extra.get("redelivered").and_then(Value::as_bool).unwrap_or(false)
+    }
+}
+
+/// Serializes straight to Celery's header object (no intermediate map).
+impl Serialize for TaskHeaders {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let time = |t: &Option<DateTime<Utc>>| t.as_ref().map(format_iso8601);
+        let mut map = serializer.serialize_map(Some(20 + self.extra.len()))?;
+        map.serialize_entry("lang", self.lang.as_deref().unwrap_or("rust"))?;
+        map.serialize_entry("task", &self.task)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("shadow", &self.shadow)?;
+        map.serialize_entry("eta", &time(&self.eta))?;
+        map.serialize_entry("expires", &time(&self.expires))?;
+        map.serialize_entry("group", &self.group)?;
+        map.serialize_entry("group_index", &self.group_index)?;
+        map.serialize_entry("retries", &self.retries)?;
+        map.serialize_entry(
+            "timelimit",
+            &[
+                self.time_limit.map_or(Value::Null, seconds_value),
+                self.soft_time_limit.map_or(Value::Null, seconds_value),
+            ],
+        )?;
+        map.serialize_entry("root_id", self.root_id.as_ref().unwrap_or(&self.id))?;
+        map.serialize_entry("parent_id", &self.parent_id)?;
+        map.serialize_entry("argsrepr", &self.argsrepr)?;
+        map.serialize_entry("kwargsrepr", &self.kwargsrepr)?;
+        map.serialize_entry("origin", &self.origin)?;
+        map.serialize_entry("ignore_result", &self.ignore_result)?;
+        map.serialize_entry("replaced_task_nesting", &self.replaced_task_nesting)?;
+        map.serialize_entry("stamped_headers", &self.stamped_headers)?;
+        map.serialize_entry("stamps", &self.stamps)?;
+        if let Some(compression) = &self.compression {
+            map.serialize_entry("compression", compression)?;
+        }
+        for (k, v) in &self.extra {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
 }

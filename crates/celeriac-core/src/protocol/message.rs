@@ -1,17 +1,20 @@
 //! The single internal message model: a Celery task protocol v2 message.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::embed::Embed;
 use super::error::DecodeError;
+use super::fields::{kind_of, Key, Object};
 use super::headers::TaskHeaders;
 use super::limits::{nesting_exceeds, DecodeLimits};
-use super::properties::MessageProperties;
+use super::properties::{Base64Body, MessageProperties};
 
 /// The only content type Celeriac accepts (Celery's default accept list).
 pub const CONTENT_TYPE_JSON: &str = "application/json";
@@ -58,10 +61,51 @@ struct EnvelopeOut<'a> {
     content_encoding: &'a str,
     #[serde(rename = "content-type")]
     content_type: &'a str,
-    headers: Map<String, Value>,
-    properties: Map<String, Value>,
+    headers: &'a TaskHeaders,
+    properties: Base64Body<'a>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
+}
+
+/// The envelope's top-level fields, read without building maps.
+#[derive(Default)]
+struct RawEnvelope<'de> {
+    body: Option<Value>,
+    content_type: Option<Value>,
+    content_encoding: Option<Value>,
+    headers: Object<'de>,
+    properties: Object<'de>,
+    extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EnvelopeVisitor;
+        impl<'de> Visitor<'de> for EnvelopeVisitor {
+            type Value = RawEnvelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEnvelope<'de>, A::Error> {
+                let mut e = RawEnvelope::default();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    match &*key {
+                        "body" => e.body = Some(map.next_value()?),
+                        "content-type" => e.content_type = Some(map.next_value()?),
+                        "content-encoding" => e.content_encoding = Some(map.next_value()?),
+                        "headers" => e.headers = map.next_value()?,
+                        "properties" => e.properties = map.next_value()?,
+                        _ => {
+                            let value = map.next_value()?;
+                            e.extra.insert(key.into_owned(), value);
+                        }
+                    }
+                }
+                Ok(e)
+            }
+        }
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
 }
 
 impl TaskMessage {
@@ -84,7 +128,7 @@ impl TaskMessage {
                 delivery_mode: Some(2),
                 exchange: String::new(),
                 routing_key: queue,
-                delivery_tag: uuid::Uuid::new_v4().to_string(),
+                delivery_tag: crate::ids::new_uuid4(),
                 body_encoding: Some("base64".into()),
                 ..MessageProperties::default()
             },
@@ -111,16 +155,10 @@ impl TaskMessage {
                 limit: limits.max_message_bytes,
             });
         }
-        if nesting_exceeds(raw, limits.max_depth + 4) {
-            return Err(DecodeError::TooDeep {
-                limit: limits.max_depth,
-            });
-        }
-        let envelope: Value = serde_json::from_slice(raw).map_err(|e| DecodeError::Envelope(e.to_string()))?;
-        let Value::Object(mut envelope) = envelope else {
-            return Err(DecodeError::Envelope("expected a JSON object".into()));
-        };
-        let content_type = match envelope.remove("content-type") {
+        // serde_json's own recursion limit keeps a deep envelope from
+        // overflowing the stack; the configured depth applies to the body.
+        let envelope: RawEnvelope = sonic_rs::from_slice(raw).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+        let content_type = match envelope.content_type {
             None | Some(Value::Null) => return Err(DecodeError::MissingContentType),
             Some(Value::String(s)) => s,
             Some(other) => {
@@ -133,7 +171,7 @@ impl TaskMessage {
         if content_type != CONTENT_TYPE_JSON {
             return Err(DecodeError::DisallowedContentType(content_type));
         }
-        let content_encoding = match envelope.remove("content-encoding") {
+        let content_encoding = match envelope.content_encoding {
             None | Some(Value::Null) => "utf-8".to_owned(),
             Some(Value::String(s)) => s,
             Some(other) => {
@@ -143,27 +181,27 @@ impl TaskMessage {
                 ))
             }
         };
-        let properties = match envelope.remove("properties") {
-            Some(Value::Object(map)) => MessageProperties::from_map(map)?,
-            None | Some(Value::Null) => return Err(DecodeError::MissingField("properties")),
-            Some(other) => {
+        let properties = match envelope.properties {
+            Object::Pairs(pairs) => MessageProperties::from_fields(pairs)?,
+            Object::Absent | Object::Null => return Err(DecodeError::MissingField("properties")),
+            Object::Other(other) => {
                 return Err(DecodeError::invalid(
                     "properties",
                     format!("expected an object, got {other}"),
                 ))
             }
         };
-        let headers = match envelope.remove("headers") {
-            Some(Value::Object(map)) => map,
-            None | Some(Value::Null) => Map::new(),
-            Some(other) => {
+        let headers = match envelope.headers {
+            Object::Pairs(pairs) => pairs,
+            Object::Absent | Object::Null => Vec::new(),
+            Object::Other(other) => {
                 return Err(DecodeError::invalid(
                     "headers",
                     format!("expected an object, got {other}"),
                 ))
             }
         };
-        let body_text = match envelope.remove("body") {
+        let body_text = match envelope.body {
             Some(Value::String(s)) => s,
             None | Some(Value::Null) => return Err(DecodeError::MissingField("body")),
             Some(other) => {
@@ -185,7 +223,11 @@ impl TaskMessage {
                 ))
             }
         };
-        if let Some(compression) = headers.get("compression").and_then(Value::as_str) {
+        let compression = headers
+            .iter()
+            .find(|(k, _)| k == "compression")
+            .and_then(|(_, v)| v.as_str());
+        if let Some(compression) = compression {
             body = decompress(compression, &body, limits.max_message_bytes)?;
         }
         if body.len() > limits.max_message_bytes {
@@ -200,15 +242,15 @@ impl TaskMessage {
             });
         }
         let body: Value = serde_json::from_slice(&body).map_err(|e| DecodeError::BodyJson(e.to_string()))?;
-        if headers.contains_key("task") {
-            Self::from_v2(headers, properties, body, content_encoding, envelope)
+        if headers.iter().any(|(k, _)| k == "task") {
+            Self::from_v2(headers, properties, body, content_encoding, envelope.extra)
         } else {
-            Self::from_v1(headers, properties, body, content_encoding, envelope)
+            Self::from_v1(headers, properties, body, content_encoding, envelope.extra)
         }
     }
 
     fn from_v2(
-        headers: Map<String, Value>,
+        headers: Vec<(Cow<'_, str>, Value)>,
         properties: MessageProperties,
         body: Value,
         content_encoding: String,
@@ -250,7 +292,7 @@ impl TaskMessage {
         let embed = Embed::from_value(parts.next().unwrap_or(Value::Null))?;
         Ok(TaskMessage {
             protocol: ProtocolVersion::V2,
-            headers: TaskHeaders::from_map(headers)?,
+            headers: TaskHeaders::from_fields(headers)?,
             properties,
             args,
             kwargs,
@@ -261,7 +303,7 @@ impl TaskMessage {
     }
 
     fn from_v1(
-        mut headers: Map<String, Value>,
+        mut headers: Vec<(Cow<'_, str>, Value)>,
         properties: MessageProperties,
         body: Value,
         content_encoding: String,
@@ -308,10 +350,8 @@ impl TaskMessage {
             }
         }
         body.remove("utc");
-        for (key, value) in body {
-            headers.insert(key, value);
-        }
-        let mut headers = TaskHeaders::from_map(headers)?;
+        headers.extend(body.into_iter().map(|(k, v)| (Cow::Owned(k), v)));
+        let mut headers = TaskHeaders::from_fields(headers)?;
         if headers.root_id.is_none() {
             headers.root_id = Some(headers.id.clone());
         }
@@ -329,8 +369,7 @@ impl TaskMessage {
 
     /// The body in Celery's v2 form: `[args, kwargs, embed]` as JSON bytes.
     pub fn body_bytes(&self) -> Vec<u8> {
-        let body = (&self.args, &self.kwargs, self.embed.to_value());
-        serde_json::to_vec(&body).unwrap_or_default()
+        serde_json::to_vec(&(&self.args, &self.kwargs, &self.embed)).unwrap_or_default()
     }
 
     /// Encodes the message as a kombu JSON envelope, always protocol v2 with
@@ -348,14 +387,12 @@ impl TaskMessage {
                 }
             }
         }
-        let mut properties = self.properties.to_map();
-        properties.insert("body_encoding".into(), Value::String("base64".into()));
         let envelope = EnvelopeOut {
             body: BASE64.encode(&body),
             content_encoding: &self.content_encoding,
             content_type: CONTENT_TYPE_JSON,
-            headers: self.headers.to_map(),
-            properties,
+            headers: &self.headers,
+            properties: Base64Body(&self.properties),
             extra: &self.envelope_extra,
         };
         serde_json::to_vec(&envelope).unwrap_or_default()
@@ -382,16 +419,5 @@ fn decompress(compression: &str, data: &[u8], limit: usize) -> Result<Vec<u8>, D
             Ok(out)
         }
         other => Err(DecodeError::Compression(format!("unsupported compression `{other}`"))),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }

@@ -2,6 +2,7 @@
 
 mod embed;
 mod error;
+mod fields;
 mod headers;
 mod limits;
 mod message;

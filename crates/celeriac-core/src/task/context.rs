@@ -9,7 +9,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::error::TaskError;
 use crate::backend::ResultBackend;
-use crate::protocol::TaskHeaders;
+use crate::protocol::{TaskHeaders, TaskMessage};
 use crate::result::TaskResult;
 use crate::state::TaskState;
 
@@ -23,7 +23,7 @@ pub struct TaskContext {
 }
 
 struct ContextInner {
-    headers: TaskHeaders,
+    message: Arc<TaskMessage>,
     queue: String,
     deliveries: u32,
     worker: String,
@@ -43,9 +43,9 @@ impl std::fmt::Debug for TaskContext {
 }
 
 impl TaskContext {
-    /// A context for one execution (built by the worker).
+    /// A context for one execution of `message` (built by the worker).
     pub fn new(
-        headers: TaskHeaders,
+        message: Arc<TaskMessage>,
         queue: String,
         deliveries: u32,
         worker: String,
@@ -53,7 +53,7 @@ impl TaskContext {
     ) -> Self {
         TaskContext {
             inner: Arc::new(ContextInner {
-                headers,
+                message,
                 queue,
                 deliveries,
                 worker,
@@ -67,48 +67,48 @@ impl TaskContext {
     /// A context for calling a task function directly (tests, inline use):
     /// no progress store, never cancelled.
     pub fn detached(task: &str, id: &str) -> Self {
-        let headers = TaskHeaders {
-            task: task.to_owned(),
-            id: id.to_owned(),
-            root_id: Some(id.to_owned()),
-            ..TaskHeaders::default()
-        };
-        TaskContext::new(headers, "celery".into(), 1, String::new(), None)
+        let message = TaskMessage::new(task, id, crate::DEFAULT_QUEUE);
+        TaskContext::new(Arc::new(message), crate::DEFAULT_QUEUE.into(), 1, String::new(), None)
     }
 
     /// Task id.
     pub fn id(&self) -> &str {
-        &self.inner.headers.id
+        &self.inner.message.headers.id
     }
 
     /// Registered task name.
     pub fn task_name(&self) -> &str {
-        &self.inner.headers.task
+        &self.inner.message.headers.task
     }
 
     /// Retries done before this run (0 on the first run).
     pub fn retries(&self) -> u32 {
-        self.inner.headers.retries
+        self.inner.message.headers.retries
     }
 
     /// First task of the workflow.
     pub fn root_id(&self) -> &str {
-        self.inner.headers.root_id.as_deref().unwrap_or(&self.inner.headers.id)
+        self.inner
+            .message
+            .headers
+            .root_id
+            .as_deref()
+            .unwrap_or(&self.inner.message.headers.id)
     }
 
     /// Task that sent this one, if any.
     pub fn parent_id(&self) -> Option<&str> {
-        self.inner.headers.parent_id.as_deref()
+        self.inner.message.headers.parent_id.as_deref()
     }
 
     /// Group id, for group members.
     pub fn group(&self) -> Option<&str> {
-        self.inner.headers.group.as_deref()
+        self.inner.message.headers.group.as_deref()
     }
 
     /// All message headers, custom ones in `extra`.
     pub fn headers(&self) -> &TaskHeaders {
-        &self.inner.headers
+        &self.inner.message.headers
     }
 
     /// Queue the message came from.
@@ -161,7 +161,7 @@ impl TaskContext {
         };
         let meta = serde_json::to_value(meta).map_err(|e| TaskError::new("TypeError", e.to_string()))?;
         let mut result = TaskResult::new(self.id(), TaskState::parse(state), meta);
-        result.parent_id = self.inner.headers.parent_id.clone();
+        result.parent_id = self.inner.message.headers.parent_id.clone();
         backend
             .store(result)
             .await
