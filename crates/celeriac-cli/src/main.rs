@@ -9,6 +9,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// jemalloc: the worker allocates and frees small buffers per task from
+/// several threads; glibc's per-thread arenas spent measurable time growing
+/// and trimming (mprotect calls) and locking.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn init_logging(filter: &str, json: bool) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

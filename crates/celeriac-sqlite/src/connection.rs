@@ -76,6 +76,26 @@ pub(crate) fn open(config: &SqliteConfig, writer: bool) -> Result<Connection, Br
     Ok(conn)
 }
 
+/// Switches the file to WAL mode. When several processes create the same
+/// new file at once, all but one get SQLITE_BUSY here without the busy
+/// handler being called (SQLite does not wait where waiting could
+/// deadlock), so retry until the first one is done.
+fn switch_to_wal(conn: &Connection, config: &SqliteConfig) -> Result<String, BrokerError> {
+    let deadline = std::time::Instant::now() + config.busy_timeout;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Ok(mode) => return Ok(mode),
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(to_broker_error(e)),
+        }
+    }
+}
+
 /// Creates the directory, switches the file to WAL and creates the schema
 /// (idempotent; safe when several processes start together).
 pub(crate) fn initialize(config: &SqliteConfig) -> Result<(), BrokerError> {
@@ -87,9 +107,7 @@ pub(crate) fn initialize(config: &SqliteConfig) -> Result<(), BrokerError> {
     // Only takes effect on a new, empty file (before WAL and tables exist).
     conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))
         .map_err(to_broker_error)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(to_broker_error)?;
+    let mode = switch_to_wal(&conn, config)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(BrokerError::Internal(format!(
             "{} could not be switched to WAL mode (it is in {mode} mode)",
