@@ -93,6 +93,12 @@ pub struct WorkerArgs {
     /// Append the id of every task executed to this file.
     #[arg(long)]
     pub execution_log: Option<PathBuf>,
+    /// Largest accepted message, in bytes (default 32 MiB); larger ones are dead-lettered.
+    #[arg(long)]
+    pub max_message_bytes: Option<usize>,
+    /// Deepest accepted JSON nesting in a message body (default 64).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
     /// Benchmark support: once this many tasks are settled, print their
     /// timing as JSON on stdout and stop.
     #[arg(long, hide = true)]

@@ -31,6 +31,8 @@ pub struct WorkerSection {
     pub grace_secs: Option<f64>,
     pub track_started: Option<bool>,
     pub result_extended: Option<bool>,
+    pub max_message_bytes: Option<usize>,
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,5 +107,17 @@ pub fn worker_config(args: &WorkerArgs, file: &FileConfig) -> anyhow::Result<cel
     config.track_started = args.track_started || w.track_started.unwrap_or(false);
     config.result_extended = args.result_extended || w.result_extended.unwrap_or(false);
     config.execution_log = args.execution_log.clone();
+    if let Some(bytes) = args.max_message_bytes.or(w.max_message_bytes) {
+        if bytes < 1024 {
+            bail!("--max-message-bytes must be at least 1024");
+        }
+        config.decode_limits.max_message_bytes = bytes;
+    }
+    if let Some(depth) = args.max_depth.or(w.max_depth) {
+        if depth < 4 {
+            bail!("--max-depth must be at least 4 (a message body is already 3 deep)");
+        }
+        config.decode_limits.max_depth = depth;
+    }
     Ok(config)
 }

@@ -120,7 +120,8 @@ fn chain_vector_keeps_reversed_remainder() {
 
 #[test]
 fn injected_vectors_give_typed_errors_or_messages() {
-    let expect_err: &[(&str, fn(&DecodeError) -> bool)] = &[
+    type Expectation = (&'static str, fn(&DecodeError) -> bool);
+    let expect_err: &[Expectation] = &[
         ("injected-102", |e| {
             matches!(e, DecodeError::MissingField("properties.delivery_info.exchange"))
         }),

@@ -109,6 +109,24 @@ pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
     Ok(orphans + due > 0)
 }
 
+/// A ready message as read before it is leased.
+struct ReadyRow {
+    id: i64,
+    deliveries: i64,
+    lease: i64,
+    task_id: Option<String>,
+    body: Vec<u8>,
+}
+
+/// A dead letter on its way back to its queue.
+struct DeadRow {
+    id: i64,
+    queue: String,
+    priority: i64,
+    task_id: Option<String>,
+    body: Vec<u8>,
+}
+
 /// What a fetch found: deliveries, or when the next delayed message is due.
 pub(crate) struct Fetched {
     pub(crate) deliveries: Vec<Delivery>,
@@ -156,9 +174,15 @@ pub(crate) fn fetch(
         if room == 0 {
             break;
         }
-        let rows: Vec<(i64, i64, i64, Option<String>, Vec<u8>)> = ready
+        let rows: Vec<ReadyRow> = ready
             .query_map(params![queue, room as i64], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                Ok(ReadyRow {
+                    id: row.get(0)?,
+                    deliveries: row.get(1)?,
+                    lease: row.get(2)?,
+                    task_id: row.get(3)?,
+                    body: row.get(4)?,
+                })
             })
             .map_err(to_broker_error)?
             .collect::<Result<_, _>>()
@@ -166,7 +190,14 @@ pub(crate) fn fetch(
         let mut lease = conn
             .prepare_cached("UPDATE messages SET state = 1, owner = ?2, deliveries = ?3, lease = ?4 WHERE id = ?1")
             .map_err(to_broker_error)?;
-        for (id, n, serial, task_id, payload) in rows {
+        for ReadyRow {
+            id,
+            deliveries: n,
+            lease: serial,
+            task_id,
+            body: payload,
+        } in rows
+        {
             let (n, serial) = (n + 1, serial + 1);
             lease.execute(params![id, owner, n, serial]).map_err(to_broker_error)?;
             let revoked = match (&task_id, any_revoked) {
@@ -292,18 +323,31 @@ fn dead_filter(which: &DeadSelector) -> (&'static str, Option<String>) {
 
 pub(crate) fn retry_dead(conn: &Connection, which: &DeadSelector, fx: &mut Effects) -> Res<u64> {
     let (filter, arg) = dead_filter(which);
-    let rows: Vec<(i64, String, i64, Option<String>, Vec<u8>)> = conn
+    let rows: Vec<DeadRow> = conn
         .prepare(&format!(
             "SELECT id, queue, priority, task_id, body FROM dead_letters WHERE {filter} ORDER BY id"
         ))
         .map_err(to_broker_error)?
         .query_map([&arg], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            Ok(DeadRow {
+                id: row.get(0)?,
+                queue: row.get(1)?,
+                priority: row.get(2)?,
+                task_id: row.get(3)?,
+                body: row.get(4)?,
+            })
         })
         .map_err(to_broker_error)?
         .collect::<Result<_, _>>()
         .map_err(to_broker_error)?;
-    for (id, queue, priority, task_id, body) in &rows {
+    for DeadRow {
+        id,
+        queue,
+        priority,
+        task_id,
+        body,
+    } in &rows
+    {
         conn.execute(
             "INSERT INTO messages(queue, priority, state, due, deliveries, task_id, body)
              VALUES (?1, ?2, 0, 0, 0, ?3, ?4)",

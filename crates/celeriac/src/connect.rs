@@ -69,7 +69,10 @@ pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Bac
     })
 }
 
-fn open_one(url: &str) -> Result<(Arc<dyn Broker>, Arc<dyn ResultBackend>), BrokerError> {
+/// A broker and the result backend of the same store.
+type Opened = (Arc<dyn Broker>, Arc<dyn ResultBackend>);
+
+fn open_one(url: &str) -> Result<Opened, BrokerError> {
     let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
     match scheme {
         #[cfg(feature = "sqlite")]

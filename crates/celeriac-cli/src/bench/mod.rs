@@ -88,6 +88,10 @@ pub struct ProduceArgs {
     /// Write the task ids to this file, one per line, in task order.
     #[arg(long, requires = "numbered")]
     pub ids_file: Option<PathBuf>,
+    /// After reporting, stay alive (with the store open) until killed: lets
+    /// a test SIGKILL a process whose enqueues have returned OK.
+    #[arg(long)]
+    pub hold: bool,
 }
 
 /// Where the phases keep their stores.
@@ -266,5 +270,10 @@ pub async fn produce(ctx: Context, args: ProduceArgs) -> anyhow::Result<()> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!("{}", json!({"t0": t0, "t1": t1, "tasks": args.tasks}));
+    if args.hold {
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::future::pending::<()>().await;
+    }
     Ok(())
 }

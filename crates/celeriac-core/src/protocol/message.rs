@@ -241,7 +241,19 @@ impl TaskMessage {
                 limit: limits.max_depth,
             });
         }
-        let body: Value = serde_json::from_slice(&body).map_err(|e| DecodeError::BodyJson(e.to_string()))?;
+        let body: Value = serde_json::from_slice(&body).map_err(|e| {
+            let base64_json = properties.body_encoding.is_none()
+                && BASE64
+                    .decode(&body)
+                    .is_ok_and(|decoded| serde_json::from_slice::<serde::de::IgnoredAny>(&decoded).is_ok());
+            if base64_json {
+                DecodeError::BodyJson(format!(
+                    "{e} (the body is base64-encoded JSON but properties.body_encoding is missing)"
+                ))
+            } else {
+                DecodeError::BodyJson(e.to_string())
+            }
+        })?;
         if headers.iter().any(|(k, _)| k == "task") {
             Self::from_v2(headers, properties, body, content_encoding, envelope.extra)
         } else {

@@ -1,0 +1,192 @@
+//! Helpers for tests that run `celeriac` processes on a temporary embedded
+//! store (never the per-user default one).
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `celeriac` binary under test.
+pub const CELERIAC: &str = env!("CARGO_BIN_EXE_celeriac");
+
+/// A fresh store in its own temporary directory.
+pub struct TempStore {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl TempStore {
+    pub fn new() -> TempStore {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        TempStore { dir, url }
+    }
+
+    /// A file in the store's directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The store opened in this process.
+    pub fn connect(&self) -> celeriac::Backends {
+        celeriac::connect(Some(&self.url), None).expect("open the temporary store")
+    }
+
+    /// A `celeriac --broker <this store> ARGS` command, isolated from the
+    /// caller's environment and working directory (no celeriac.toml).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(CELERIAC);
+        cmd.current_dir(self.dir.path())
+            .env_remove("CELERIAC_BROKER_URL")
+            .env_remove("CELERIAC_RESULT_BACKEND")
+            .env_remove("CELERIAC_CONFIG")
+            .env_remove("CELERIAC_LOG")
+            .args(["--log", "warn", "--broker", &self.url])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `celeriac call TASK ARGS...` and returns the task id it prints.
+    pub fn call(&self, task: &str, args: &[&str]) -> String {
+        let out = self
+            .command(&["call", task])
+            .args(args)
+            .output()
+            .expect("run celeriac call");
+        assert!(
+            out.status.success(),
+            "celeriac call {task} {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(id.len(), 36, "celeriac call printed no task id: {id:?}");
+        id
+    }
+}
+
+/// A `celeriac worker` process writing an execution log; SIGKILLed if it
+/// is still running when dropped (a failing test leaves no process behind).
+pub struct WorkerProcess {
+    child: Child,
+    pub name: String,
+    pub log: PathBuf,
+    stderr: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts `celeriac worker ARGS --execution-log <dir>/exec-<name>.log`.
+    pub fn spawn(store: &TempStore, name: &str, args: &[&str]) -> WorkerProcess {
+        let log = store.file(&format!("exec-{name}.log"));
+        let stderr = store.file(&format!("worker-{name}.err"));
+        let child = store
+            .command(&["worker"])
+            .args(args)
+            .arg("--execution-log")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("worker stderr file"))
+            .spawn()
+            .expect("start a worker process");
+        WorkerProcess {
+            child,
+            name: name.to_owned(),
+            log,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll a worker process").is_none()
+    }
+
+    /// `kill -9`, and reap it.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL a worker process");
+        self.child.wait().expect("reap a worker process");
+    }
+
+    /// SIGTERM (graceful shutdown); waits up to 60 s for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        // SAFETY: sending SIGTERM to our own child, which has not been reaped.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0, "cannot signal worker {}", self.name);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll a worker process") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker {} did not stop within 60 s of SIGTERM",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The end of what the worker wrote on stderr, for failure messages.
+    pub fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let start = text.len().saturating_sub(2_000);
+        let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text[start..].to_owned()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits (up to 20 s) until every worker is registered and alive.
+pub async fn wait_registered(store: &TempStore, workers: &[&WorkerProcess]) {
+    let broker = store.connect().broker;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let registry = broker.workers().await.expect("read the worker registry");
+        let alive = |w: &&WorkerProcess| registry.iter().any(|r| r.alive && r.info.pid == w.pid());
+        if workers.iter().all(alive) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let stderr: Vec<String> = workers
+                .iter()
+                .map(|w| format!("{}: {}", w.name, w.stderr_tail()))
+                .collect();
+            panic!(
+                "the workers did not all register within 20 s: {registry:?}\n{}",
+                stderr.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Lines (task ids) in an execution log; 0 if it does not exist yet.
+pub fn log_lines(path: &Path) -> usize {
+    std::fs::read(path).map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count())
+}
+
+/// How many times each task id appears in the execution logs.
+pub fn executions(logs: &[&Path]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for path in logs {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for id in text.lines() {
+            *counts.entry(id.to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
