@@ -41,7 +41,22 @@ async fn sigterm_finishes_running_tasks_and_returns_the_rest() {
     // Both running slots taken: the other six are prefetched and waiting.
     wait_until("two tasks run", Duration::from_secs(20), || log_lines(&worker.log) >= 2).await;
     let stopped = Instant::now();
-    let status = worker.terminate();
+    signal(worker.pid(), libc::SIGTERM);
+    // The six waiting messages are back in the queue while the two running
+    // tasks are still finishing.
+    let broker = store.connect().broker;
+    let mut returned_early = false;
+    while stopped.elapsed() < Duration::from_millis(1200) && worker.is_running() {
+        let stats = broker.stats().await.unwrap();
+        if stats.iter().any(|s| s.queue == "celery" && s.ready == 6) {
+            returned_early = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(returned_early, "prefetched messages were not returned at once");
+    assert!(worker.is_running(), "the running tasks keep the worker alive");
+    let status = worker.wait_exit();
     let took = stopped.elapsed();
     assert!(
         status.success(),

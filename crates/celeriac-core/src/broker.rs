@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::backend::ResultBackend;
 use crate::error::BrokerError;
+use crate::result::TaskResult;
 
 /// What a broker can and cannot do, reported instead of silently doing less.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +235,29 @@ pub trait Broker: Send + Sync + 'static {
     ///
     /// [`BrokerError`] on store failure; none were acked.
     async fn ack(&self, tags: &[DeliveryTag]) -> Result<u64, BrokerError>;
+
+    /// Stores `results` in `backend`, then acknowledges `tags`: the order a
+    /// worker needs (an outcome is never lost to an early ack). A broker
+    /// that is also `backend` may do both in one atomic step; the default
+    /// does them one after the other. Returns how many tags were current.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] on store failure; the acks were not made.
+    async fn store_and_ack(
+        &self,
+        backend: &dyn ResultBackend,
+        results: &[TaskResult],
+        tags: &[DeliveryTag],
+    ) -> Result<u64, BrokerError> {
+        if !results.is_empty() {
+            backend.store_many(results).await?;
+        }
+        if tags.is_empty() {
+            return Ok(0);
+        }
+        self.ack(tags).await
+    }
 
     /// Returns deliveries to the head of their queue at once.
     ///

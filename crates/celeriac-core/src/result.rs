@@ -158,7 +158,7 @@ impl TaskResult {
 
     /// Encodes the Celery result document (`celery-task-meta-<id>` value).
     pub fn to_document(&self) -> Vec<u8> {
-        serde_json::to_vec(&Document(self)).unwrap_or_default()
+        sonic_rs::to_vec(&Document(self)).unwrap_or_default()
     }
 
     /// The Celery result document as a JSON value.

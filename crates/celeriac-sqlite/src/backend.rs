@@ -26,10 +26,7 @@ impl ResultBackend for SqliteStore {
         // Documents are encoded here, on the caller's thread, so the writer
         // thread only runs SQL.
         let rows: Vec<result_ops::Row> = results.iter().map(result_ops::Row::from_result).collect();
-        let ttl_ms = self
-            .config
-            .result_ttl
-            .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+        let ttl_ms = self.result_ttl_ms();
         self.writer
             .submit(move |conn, fx| result_ops::store(conn, &rows, ttl_ms, fx))
             .await

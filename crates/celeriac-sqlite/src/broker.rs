@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use celeriac_core::{
     Broker, BrokerError, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage,
-    QueueStats, WorkerInfo, WorkerStatus,
+    QueueStats, ResultBackend, TaskResult, WorkerInfo, WorkerStatus,
 };
 use chrono::{DateTime, Utc};
 
 use crate::config::Durability;
 use crate::listing;
 use crate::queue_ops::{self, now_ms};
+use crate::result_ops;
 use crate::store::SqliteStore;
 
 fn millis(d: Duration) -> i64 {
@@ -98,6 +99,32 @@ impl Broker for SqliteStore {
     async fn ack(&self, tags: &[DeliveryTag]) -> Result<u64, BrokerError> {
         let tags = tags.to_vec();
         self.writer.submit(move |conn, _| queue_ops::ack(conn, &tags)).await
+    }
+
+    async fn store_and_ack(
+        &self,
+        backend: &dyn ResultBackend,
+        results: &[TaskResult],
+        tags: &[DeliveryTag],
+    ) -> Result<u64, BrokerError> {
+        // Results kept in this very store: one transaction for both (one
+        // commit, and one write-lock turn when other processes compete).
+        let same_store = std::ptr::addr_eq(backend as *const dyn ResultBackend, self as *const Self);
+        if !same_store {
+            if !results.is_empty() {
+                backend.store_many(results).await?;
+            }
+            return self.ack(tags).await;
+        }
+        let rows: Vec<result_ops::Row> = results.iter().map(result_ops::Row::from_result).collect();
+        let ttl_ms = self.result_ttl_ms();
+        let tags = tags.to_vec();
+        self.writer
+            .submit(move |conn, fx| {
+                result_ops::store(conn, &rows, ttl_ms, fx)?;
+                queue_ops::ack(conn, &tags)
+            })
+            .await
     }
 
     async fn requeue(&self, tags: &[DeliveryTag]) -> Result<u64, BrokerError> {

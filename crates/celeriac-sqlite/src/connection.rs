@@ -34,7 +34,7 @@ pub(crate) fn to_broker_error(e: rusqlite::Error) -> BrokerError {
 fn busy_handler(attempt: i32) -> bool {
     match attempt {
         0..=15 => std::thread::yield_now(),
-        16..=2_000 => std::thread::sleep(Duration::from_micros(50)),
+        16..=2_000 => std::thread::sleep(Duration::from_micros(20)),
         // About 30 s in all, then the caller gets SQLITE_BUSY (transient).
         2_001..=31_000 => std::thread::sleep(Duration::from_millis(1)),
         _ => return false,
@@ -45,7 +45,7 @@ fn busy_handler(attempt: i32) -> bool {
 /// Pages of 16 KiB: a message row is ~0.8 KiB, and with 4 KiB pages every
 /// few acks leave a page under a third full and force SQLite to rebalance
 /// it with its siblings; larger pages make that rare.
-const PAGE_SIZE: u32 = 16384;
+const PAGE_SIZE: u32 = 4096;
 
 /// Opens a connection. The writer gets a larger cache; readers are light.
 pub(crate) fn open(config: &SqliteConfig, writer: bool) -> Result<Connection, BrokerError> {

@@ -44,11 +44,13 @@ pub(crate) fn stats(conn: &Connection) -> Res<Vec<QueueStats>> {
 
 pub(crate) fn workers(conn: &Connection) -> Res<Vec<WorkerStatus>> {
     let now = now_ms();
+    // One scan for every worker's count (leases are not indexed by owner).
     let rows: Vec<(String, i64, i64, i64)> = conn
         .prepare(
-            "SELECT w.info, w.lease_until, w.last_heartbeat,
-                    (SELECT count(*) FROM messages m WHERE m.state = 1 AND m.owner = w.id)
-             FROM workers w WHERE w.info IS NOT NULL ORDER BY w.name",
+            "WITH held AS (SELECT owner, count(*) AS n FROM messages WHERE state = 1 GROUP BY owner)
+             SELECT w.info, w.lease_until, w.last_heartbeat, coalesce(held.n, 0)
+             FROM workers w LEFT JOIN held ON held.owner = w.id
+             WHERE w.info IS NOT NULL ORDER BY w.name",
         )
         .map_err(to_broker_error)?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))

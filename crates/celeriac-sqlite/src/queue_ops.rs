@@ -25,30 +25,53 @@ fn parse_tag(t: &DeliveryTag) -> Res<(i64, i64)> {
         .ok_or_else(|| BrokerError::Invalid(format!("`{}` is not a delivery tag of this store", t.0)))
 }
 
+/// Rows per multi-row INSERT: one statement execution carries many rows,
+/// which shortens the write lock a large batch holds.
+const INSERT_CHUNK: usize = 32;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO messages(queue, priority, state, due, task_id, body) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?)");
+    }
+    sql
+}
+
 pub(crate) fn enqueue(conn: &Connection, messages: &[NewMessage], fx: &mut Effects) -> Res<()> {
     let now = now_ms();
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO messages(queue, priority, state, due, deliveries, task_id, body)
-             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)",
-        )
-        .map_err(to_broker_error)?;
-    let mut seen: HashSet<&str> = HashSet::new();
-    for m in messages {
-        let due = m.eta.map_or(0, |eta| eta.timestamp_millis());
-        let state = if due > now { DELAYED } else { READY };
-        insert
-            .execute(params![
-                m.queue,
-                i64::from(m.priority.min(9)),
+    let full = insert_sql(INSERT_CHUNK);
+    for chunk in messages.chunks(INSERT_CHUNK) {
+        let sql = if chunk.len() == INSERT_CHUNK {
+            full.clone()
+        } else {
+            insert_sql(chunk.len())
+        };
+        let mut insert = conn.prepare_cached(&sql).map_err(to_broker_error)?;
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 6);
+        let fields: Vec<(i64, i64, i64)> = chunk
+            .iter()
+            .map(|m| {
+                let due = m.eta.map_or(0, |eta| eta.timestamp_millis());
+                let state = if due > now { DELAYED } else { READY };
+                (i64::from(m.priority.min(9)), state, due)
+            })
+            .collect();
+        for (m, (priority, state, due)) in chunk.iter().zip(&fields) {
+            values.extend([
+                &m.queue as &dyn rusqlite::ToSql,
+                priority,
                 state,
                 due,
-                m.task_id,
-                m.payload
-            ])
-            .map_err(to_broker_error)?;
-        seen.insert(&m.queue);
+                &m.task_id,
+                &m.payload,
+            ]);
+        }
+        insert.execute(values.as_slice()).map_err(to_broker_error)?;
     }
+    let seen: HashSet<&str> = messages.iter().map(|m| m.queue.as_str()).collect();
     let mut known = conn
         .prepare_cached("INSERT OR IGNORE INTO queues(name) VALUES (?1)")
         .map_err(to_broker_error)?;
@@ -72,23 +95,38 @@ pub(crate) fn touch_consumer(conn: &Connection, name: &str, lease_ms: i64) -> Re
     .map_err(to_broker_error)
 }
 
-/// Returns the messages of consumers whose lease ran out to their queues,
-/// and puts due delayed messages on theirs. Returns true if any became ready.
+/// Returns the messages of consumers whose lease ran out to their queues
+/// (and forgets those consumers), and puts due delayed messages on theirs.
+/// Returns true if any message became ready.
 pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
     let now = now_ms();
-    let orphans = conn
-        .prepare_cached(
-            "UPDATE messages SET state = 0
-             WHERE state = 1 AND owner IN (SELECT id FROM workers WHERE lease_until < ?1)",
-        )
+    let dead: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM workers WHERE lease_until < ?1")
         .map_err(to_broker_error)?
-        .execute([now])
+        .query_map([now], |row| row.get(0))
+        .map_err(to_broker_error)?
+        .collect::<Result<_, _>>()
         .map_err(to_broker_error)?;
-    if orphans > 0 {
-        tracing::warn!(
-            messages = orphans,
-            "returned messages of consumers that stopped heartbeating"
-        );
+    let mut orphans = 0;
+    if !dead.is_empty() {
+        // Leased messages have no index by owner (it would cost two index
+        // writes per task); this scan runs only when a consumer has died.
+        let mut release = conn
+            .prepare_cached("UPDATE messages SET state = 0 WHERE state = 1 AND owner = ?1")
+            .map_err(to_broker_error)?;
+        let mut forget = conn
+            .prepare_cached("DELETE FROM workers WHERE id = ?1")
+            .map_err(to_broker_error)?;
+        for id in &dead {
+            orphans += release.execute([id]).map_err(to_broker_error)?;
+            forget.execute([id]).map_err(to_broker_error)?;
+        }
+        if orphans > 0 {
+            tracing::warn!(
+                messages = orphans,
+                "returned messages of consumers that stopped heartbeating"
+            );
+        }
     }
     let due = conn
         .prepare_cached("UPDATE messages SET state = 0 WHERE state = 2 AND due <= ?1")
@@ -99,13 +137,6 @@ pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
         .map_err(to_broker_error)?
         .execute([now])
         .map_err(to_broker_error)?;
-    // Forget consumers that have been silent for a day.
-    conn.prepare_cached(
-        "DELETE FROM workers WHERE lease_until < ?1 AND id NOT IN (SELECT owner FROM messages WHERE state = 1)",
-    )
-    .map_err(to_broker_error)?
-    .execute([now - 86_400_000])
-    .map_err(to_broker_error)?;
     Ok(orphans + due > 0)
 }
 

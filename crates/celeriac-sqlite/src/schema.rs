@@ -25,10 +25,10 @@ CREATE TABLE IF NOT EXISTS messages (
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, priority, id) WHERE state = 0;
-CREATE INDEX IF NOT EXISTS messages_leased ON messages(owner) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS messages_delayed ON messages(due) WHERE state = 2;
+-- AUTOINCREMENT: an id shown by `dead list` never names a later entry.
 CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,
     priority INTEGER NOT NULL,
     task_id TEXT,

@@ -89,6 +89,13 @@ impl SqliteStore {
         &self.config
     }
 
+    /// The result TTL in milliseconds, `None` for no expiry.
+    pub(crate) fn result_ttl_ms(&self) -> Option<i64> {
+        self.config
+            .result_ttl
+            .map(|t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+    }
+
     /// True if this call should run the lease sweep (at most once a second
     /// per process, so the hot path stays an index probe).
     pub(crate) fn maintenance_due(&self) -> bool {

@@ -62,7 +62,7 @@ pub(crate) async fn run_completer(
             }
         }
         let n = batch.len() as u64;
-        flush(&mut batch, broker.as_ref(), backend.as_ref()).await;
+        flush(&mut batch, broker.as_ref(), backend.as_ref(), &counters).await;
         counters.settled.add(n);
     }
 }
@@ -92,34 +92,34 @@ where
     }
 }
 
-async fn flush(batch: &mut Vec<Completion>, broker: &dyn Broker, backend: &dyn ResultBackend) {
+async fn flush(batch: &mut Vec<Completion>, broker: &dyn Broker, backend: &dyn ResultBackend, counters: &Counters) {
     let publish: Vec<NewMessage> = batch.iter_mut().flat_map(|c| std::mem::take(&mut c.publish)).collect();
     let results: Vec<TaskResult> = batch.iter_mut().filter_map(|c| c.result.take()).collect();
-    // Follow-ups and results first, then the ack: a crash in between runs
-    // the task again (at-least-once) but never loses its continuation.
+    // Follow-ups, then results, then the ack: a crash in between runs the
+    // task again (at-least-once) but never loses its outcome or continuation.
     let enqueue = async {
         if !publish.is_empty() {
             persist("publishing follow-up messages", || broker.enqueue_many(publish.clone())).await;
         }
     };
-    let store = async {
-        if !results.is_empty() {
-            persist("storing results", || backend.store_many(&results)).await;
-        }
-    };
-    tokio::join!(enqueue, store);
+    enqueue.await;
     let acks: Vec<DeliveryTag> = batch
         .iter()
         .filter(|c| matches!(c.settle, Settle::Ack))
         .map(|c| c.tag.clone())
         .collect();
-    if !acks.is_empty() {
-        persist("acknowledging", || async { broker.ack(&acks).await.map(|_| ()) }).await;
+    if !results.is_empty() || !acks.is_empty() {
+        persist("storing results and acknowledging", || async {
+            broker.store_and_ack(backend, &results, &acks).await.map(|_| ())
+        })
+        .await;
     }
     for c in batch.iter() {
         match &c.settle {
             Settle::DeadLetter(reason) => {
-                persist("dead-lettering", || broker.dead_letter(&c.tag, reason)).await;
+                if persist("dead-lettering", || broker.dead_letter(&c.tag, reason)).await {
+                    counters.dead_lettered.inc();
+                }
             }
             Settle::Defer(until) => {
                 persist("deferring", || broker.defer(&c.tag, *until)).await;

@@ -32,8 +32,6 @@ pub struct WorkerConfig {
     /// Append each execution's task id to this file (an audit record that
     /// does not depend on the broker or the result store).
     pub execution_log: Option<PathBuf>,
-    /// How long a revocation is remembered.
-    pub revoke_ttl: Duration,
     /// Name shown in the registry and results (default `celeriac@<host>`).
     pub hostname: String,
 }
@@ -52,7 +50,6 @@ impl Default for WorkerConfig {
             track_started: false,
             result_extended: false,
             execution_log: None,
-            revoke_ttl: Duration::from_secs(86_400),
             hostname: format!("celeriac@{}", celeriac_core::host::hostname()),
         }
     }

@@ -49,7 +49,6 @@ async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
     let message = match TaskMessage::decode(&delivery.payload, &shared.config.decode_limits) {
         Ok(m) => m,
         Err(e) => {
-            shared.counters.dead_lettered.inc();
             tracing::warn!(queue = %delivery.queue, error = %e, "undecodable message dead-lettered");
             return dead(format!("undecodable message: {e}"));
         }
@@ -58,7 +57,6 @@ async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
     let now = Utc::now();
     let Some(task) = shared.registry.get(&message.headers.task).cloned() else {
         shared.counters.failed.inc();
-        shared.counters.dead_lettered.inc();
         tracing::error!(task = %message.headers.task, %id, "received unregistered task");
         let error = ExceptionInfo::new("NotRegistered", message.headers.task.clone(), "celery.exceptions");
         let result = decorate(shared, &message, None, TaskResult::failure(&id, &error, None));
@@ -123,10 +121,11 @@ async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
     }
     let message = Arc::new(message);
     let (settle, result, publish) = execute(shared, &delivery, &message, &task, ignore_result).await;
-    let settle = if settle_early && matches!(settle, Settle::Ack) {
-        Settle::Settled
-    } else {
-        settle
+    let settle = match settle {
+        // Acknowledged before running: the message is gone, so a failure
+        // keeps its FAILURE result but cannot be dead-lettered.
+        Settle::Ack | Settle::DeadLetter(_) if settle_early => Settle::Settled,
+        other => other,
     };
     (settle, result, publish)
 }
@@ -235,7 +234,6 @@ fn fail_or_retry(
         error
     };
     shared.counters.failed.inc();
-    shared.counters.dead_lettered.inc();
     tracing::warn!(%id, task = %task.name, retries, error = %error, "task failed");
     let info = error.to_exception_info();
     let (follow_ups, errors) = workflow::on_failure(message, &shared.registry, &shared.origin);

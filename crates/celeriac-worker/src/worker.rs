@@ -203,6 +203,7 @@ impl Worker {
         while let Ok((delivery, _slot)) = dispatch_rx.try_recv() {
             returned.push(delivery.tag);
         }
+        let mut returned_count = return_to_queue(&shared, &returned, "unstarted").await;
         tracker.close();
         let grace = shared.config.shutdown_grace;
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
@@ -212,13 +213,7 @@ impl Worker {
                 ?grace,
                 "tasks still running after the grace period go back to the queue"
             );
-            returned.extend(abandoned);
-        }
-        if !returned.is_empty() {
-            match shared.broker.requeue(&returned).await {
-                Ok(n) => tracing::info!(messages = n, "returned unstarted messages to their queues"),
-                Err(e) => tracing::warn!(error = %e, "could not return messages; their lease will"),
-            }
+            returned_count += return_to_queue(&shared, &abandoned, "still running").await;
         }
         stop_completer.cancel();
         let _ = completer.await;
@@ -231,10 +226,27 @@ impl Worker {
             processed: shared.counters.processed.get(),
             succeeded: shared.counters.succeeded.get(),
             failed: shared.counters.failed.get(),
-            returned: returned.len() as u64,
+            returned: returned_count,
         };
         tracing::info!(?summary, "worker stopped");
         Ok(summary)
+    }
+}
+
+/// Gives deliveries back to the head of their queues; returns how many.
+async fn return_to_queue(shared: &Shared, tags: &[celeriac_core::DeliveryTag], what: &str) -> u64 {
+    if tags.is_empty() {
+        return 0;
+    }
+    match shared.broker.requeue(tags).await {
+        Ok(n) => {
+            tracing::info!(messages = n, "returned {what} messages to their queues");
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not return {what} messages; their lease will");
+            0
+        }
     }
 }
 

@@ -118,6 +118,11 @@ impl WorkerProcess {
         // SAFETY: sending SIGTERM to our own child, which has not been reaped.
         let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         assert_eq!(rc, 0, "cannot signal worker {}", self.name);
+        self.wait_exit()
+    }
+
+    /// Waits up to 60 s for the process to exit (after a signal sent elsewhere).
+    pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("poll a worker process") {
@@ -125,7 +130,7 @@ impl WorkerProcess {
             }
             assert!(
                 Instant::now() < deadline,
-                "worker {} did not stop within 60 s of SIGTERM",
+                "worker {} did not stop within 60 s",
                 self.name
             );
             std::thread::sleep(Duration::from_millis(20));

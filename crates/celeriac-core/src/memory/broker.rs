@@ -53,6 +53,8 @@ struct State {
     delayed: BTreeSet<(DateTime<Utc>, u64)>,
     consumers: HashMap<String, Consumer>,
     dead: BTreeMap<u64, DeadLetter>,
+    /// Priority of each dead letter, restored when it is retried.
+    dead_priority: HashMap<u64, u8>,
     revoked: HashMap<String, Instant>,
     queues: BTreeSet<String>,
 }
@@ -320,6 +322,7 @@ impl Broker for MemoryBroker {
     async fn dead_letter(&self, t: &DeliveryTag, reason: &str) -> Result<(), BrokerError> {
         let mut s = self.lock();
         if let Some((id, m)) = s.take_current(t) {
+            s.dead_priority.insert(id, m.priority);
             s.dead.insert(
                 id,
                 DeadLetter {
@@ -438,6 +441,7 @@ impl Broker for MemoryBroker {
             let ids = select_dead(&s, which);
             for id in &ids {
                 if let Some(d) = s.dead.remove(id) {
+                    let priority = s.dead_priority.remove(id).unwrap_or(0);
                     s.next_id += 1;
                     let new_id = s.next_id;
                     s.queues.insert(d.queue.clone());
@@ -445,7 +449,7 @@ impl Broker for MemoryBroker {
                         new_id,
                         Stored {
                             queue: d.queue,
-                            priority: 0,
+                            priority,
                             task_id: d.task_id,
                             payload: d.payload,
                             deliveries: 0,
@@ -467,6 +471,7 @@ impl Broker for MemoryBroker {
         let ids = select_dead(&s, which);
         for id in &ids {
             s.dead.remove(id);
+            s.dead_priority.remove(id);
         }
         Ok(ids.len() as u64)
     }

@@ -381,7 +381,7 @@ impl TaskMessage {
 
     /// The body in Celery's v2 form: `[args, kwargs, embed]` as JSON bytes.
     pub fn body_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&(&self.args, &self.kwargs, &self.embed)).unwrap_or_default()
+        sonic_rs::to_vec(&(&self.args, &self.kwargs, &self.embed)).unwrap_or_default()
     }
 
     /// Encodes the message as a kombu JSON envelope, always protocol v2 with
@@ -407,7 +407,7 @@ impl TaskMessage {
             properties: Base64Body(&self.properties),
             extra: &self.envelope_extra,
         };
-        serde_json::to_vec(&envelope).unwrap_or_default()
+        sonic_rs::to_vec(&envelope).unwrap_or_default()
     }
 
     /// Queue the message was routed to.
