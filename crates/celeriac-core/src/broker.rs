@@ -250,13 +250,7 @@ pub trait Broker: Send + Sync + 'static {
         results: &[TaskResult],
         tags: &[DeliveryTag],
     ) -> Result<u64, BrokerError> {
-        if !results.is_empty() {
-            backend.store_many(results).await?;
-        }
-        if tags.is_empty() {
-            return Ok(0);
-        }
-        self.ack(tags).await
+        store_then_ack(self, backend, results, tags).await
     }
 
     /// Returns deliveries to the head of their queue at once.
@@ -338,4 +332,25 @@ pub trait Broker: Send + Sync + 'static {
     ///
     /// [`BrokerError`] on store failure.
     async fn drop_dead(&self, which: &DeadSelector) -> Result<u64, BrokerError>;
+}
+
+/// The default of [`Broker::store_and_ack`]: results first, then the acks,
+/// one after the other (for brokers that override it in some cases only).
+///
+/// # Errors
+///
+/// [`BrokerError`] from either step; the acks are not made if storing failed.
+pub async fn store_then_ack<B: Broker + ?Sized>(
+    broker: &B,
+    backend: &dyn ResultBackend,
+    results: &[TaskResult],
+    tags: &[DeliveryTag],
+) -> Result<u64, BrokerError> {
+    if !results.is_empty() {
+        backend.store_many(results).await?;
+    }
+    if tags.is_empty() {
+        return Ok(0);
+    }
+    broker.ack(tags).await
 }

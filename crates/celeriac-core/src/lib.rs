@@ -21,8 +21,8 @@ pub mod task;
 pub use async_result::{AsyncResult, ResultError};
 pub use backend::{BackendCapabilities, ResultBackend};
 pub use broker::{
-    Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage, QueueStats,
-    WorkerInfo, WorkerStatus,
+    store_then_ack, Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage,
+    QueueStats, WorkerInfo, WorkerStatus,
 };
 pub use client::{build_message, Client, Parent, SendError, DEFAULT_QUEUE};
 pub use error::{BrokerError, RetryMethod};

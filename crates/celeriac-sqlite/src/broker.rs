@@ -111,10 +111,7 @@ impl Broker for SqliteStore {
         // commit, and one write-lock turn when other processes compete).
         let same_store = std::ptr::addr_eq(backend as *const dyn ResultBackend, self as *const Self);
         if !same_store {
-            if !results.is_empty() {
-                backend.store_many(results).await?;
-            }
-            return self.ack(tags).await;
+            return celeriac_core::store_then_ack(self, backend, results, tags).await;
         }
         let rows: Vec<result_ops::Row> = results.iter().map(result_ops::Row::from_result).collect();
         let ttl_ms = self.result_ttl_ms();

@@ -63,33 +63,18 @@ async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
         let reason = format!("unknown task name `{}` (NotRegistered)", message.headers.task);
         return (Settle::DeadLetter(reason), Some(result), Vec::new());
     };
-    if delivery.revoked {
+    let skip = if delivery.revoked {
+        Some("revoked")
+    } else if message.headers.expires.is_some_and(|expires| expires <= now) {
+        Some("expired")
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
         shared.counters.revoked.inc();
-        tracing::info!(%id, task = %task.name, "skipping revoked task");
-        return (
-            Settle::Ack,
-            Some(decorate(
-                shared,
-                &message,
-                Some(&task),
-                TaskResult::revoked(&id, "revoked"),
-            )),
-            Vec::new(),
-        );
-    }
-    if message.headers.expires.is_some_and(|expires| expires <= now) {
-        shared.counters.revoked.inc();
-        tracing::info!(%id, task = %task.name, "discarding expired task");
-        return (
-            Settle::Ack,
-            Some(decorate(
-                shared,
-                &message,
-                Some(&task),
-                TaskResult::revoked(&id, "expired"),
-            )),
-            Vec::new(),
-        );
+        tracing::info!(%id, task = %task.name, reason, "not running the task");
+        let result = decorate(shared, &message, Some(&task), TaskResult::revoked(&id, reason));
+        return (Settle::Ack, Some(result), Vec::new());
     }
     if let Some(eta) = message
         .headers
