@@ -7,7 +7,7 @@ use celeriac_core::{Broker, NewMessage, WorkerStatus};
 use chrono::{TimeDelta, Utc};
 
 use super::support::{
-    ack_expect, delayed, expect_stats, fetch_n, message, payloads, tags, wall_in, worker_info, LONG_LEASE,
+    ack_expect, delayed, envelope, expect_stats, fetch_n, message, payloads, tags, wall_in, worker_info, LONG_LEASE,
 };
 use crate::check::{ensure, CheckResult, Ctx};
 use crate::config::ConformanceConfig;
@@ -20,6 +20,7 @@ pub(crate) async fn revoke<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceConf
     let consumer = unique_name("consumer");
     let with_task = |payload: &str, task: &str| NewMessage {
         task_id: Some(task.to_owned()),
+        payload: envelope(&q, 5, task, payload.as_bytes()),
         ..message(&q, 5, payload)
     };
     let (before, after, other) = (unique_name("task"), unique_name("task"), unique_name("task"));

@@ -6,7 +6,8 @@ use std::time::Duration;
 use celeriac_core::{Broker, DeadSelector, NewMessage};
 
 use super::support::{
-    ack_expect, delayed, expect_nothing, expect_stats, fetch, fetch_n, message, payload, tags, wall_in, LONG_LEASE,
+    ack_expect, delayed, envelope, expect_nothing, expect_stats, fetch, fetch_n, marker, message, payload, tags,
+    wall_in, LONG_LEASE,
 };
 use crate::check::{ensure, CheckResult, Ctx};
 use crate::config::ConformanceConfig;
@@ -72,11 +73,12 @@ pub(crate) async fn requeue<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceCon
 pub(crate) async fn dead_letters<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceConfig) -> CheckResult {
     let q = unique_name("dead");
     let consumer = unique_name("consumer");
-    // Not valid UTF-8: payloads are bytes and must come back unchanged.
-    let raw: Vec<u8> = b"{\"body\": 1}\xff\x00\xfe".to_vec();
+    // Not valid UTF-8 inside: payloads are bytes and must come back unchanged.
+    let first = message(&q, 5, "");
+    let raw = envelope(&q, 5, first.task_id.as_deref().unwrap_or_default(), b"\xff\x00\xfe");
     let first = NewMessage {
         payload: raw.clone(),
-        ..message(&q, 5, "")
+        ..first
     };
     let second = message(&q, 5, "second");
     let (t1, t2) = (first.task_id.clone(), second.task_id.clone());
@@ -101,7 +103,7 @@ pub(crate) async fn dead_letters<B: Broker + ?Sized>(b: Arc<B>, _cfg: &Conforman
     );
     ensure!(d1.deliveries == 1, "dead letter records deliveries={}", d1.deliveries);
     ensure!(
-        d2.reason == "reason two" && d2.task_id == t2 && d2.payload == b"second",
+        d2.reason == "reason two" && d2.task_id == t2 && marker(&d2.payload) == "second",
         "second dead letter: {d2:?}"
     );
     let limited = b.dead_letters(Some(&q), 1).await.ctx("dead_letters")?;

@@ -19,14 +19,41 @@ pub(crate) const READY_WAIT: Duration = Duration::from_secs(2);
 /// Early delivery tolerated for an ETA, for stores with coarse clocks.
 pub(crate) const EARLY_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::milliseconds(50);
 
-/// A ready message with its own task id.
+/// A minimal kombu envelope carrying `marker` as its body: brokers may read
+/// the envelope's `delivery_tag`, task `id` and `eta` (a Redis broker
+/// does), so the checks send well-formed envelopes.
+pub(crate) fn envelope(queue: &str, priority: u8, task_id: &str, marker: &[u8]) -> Vec<u8> {
+    let head = serde_json::json!({
+        "content-type": "application/json",
+        "content-encoding": "utf-8",
+        "headers": {"task": "conformance", "id": task_id},
+        "properties": {
+            "delivery_tag": unique_name("tag"),
+            "delivery_info": {"exchange": "", "routing_key": queue},
+            "priority": priority,
+        },
+    })
+    .to_string();
+    // `"body"` is written last and raw, so a marker that is not valid UTF-8
+    // stays byte for byte what the check sent.
+    let mut out = head.into_bytes();
+    out.pop();
+    out.extend_from_slice(b", \"body\": \"");
+    out.extend_from_slice(marker);
+    out.extend_from_slice(b"\"}");
+    out
+}
+
+/// A ready message with its own task id; its payload is an envelope whose
+/// body is `payload`.
 pub(crate) fn message(queue: &str, priority: u8, payload: &str) -> NewMessage {
+    let task_id = unique_name("task");
     NewMessage {
         queue: queue.to_owned(),
         priority,
         eta: None,
-        task_id: Some(unique_name("task")),
-        payload: payload.as_bytes().to_vec(),
+        payload: envelope(queue, priority, &task_id, payload.as_bytes()),
+        task_id: Some(task_id),
     }
 }
 
@@ -170,7 +197,16 @@ pub(crate) fn payloads(deliveries: &[Delivery]) -> Vec<String> {
     deliveries.iter().map(payload).collect()
 }
 
-/// One payload as text.
+/// The body marker of a delivered envelope (see [`envelope`]).
 pub(crate) fn payload(d: &Delivery) -> String {
-    String::from_utf8_lossy(&d.payload).into_owned()
+    marker(&d.payload)
+}
+
+/// The body marker inside an envelope's bytes, as text.
+pub(crate) fn marker(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.rfind("\"body\": \"") {
+        Some(at) => text[at + 9..].trim_end_matches("\"}").to_owned(),
+        None => text.into_owned(),
+    }
 }

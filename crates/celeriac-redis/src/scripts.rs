@@ -1,0 +1,47 @@
+//! The Lua scripts: every multi-step change is one atomic script, so a
+//! crash between steps cannot lose or duplicate a message, and a batch costs
+//! one round trip.
+
+use redis::Script;
+
+const COMMON: &str = include_str!("lua/common.lua");
+
+fn with_common(body: &str) -> Script {
+    Script::new(&source(body))
+}
+
+fn source(body: &str) -> String {
+    format!("{COMMON}\n{body}")
+}
+
+/// Every script, compiled once per broker.
+pub(crate) struct Scripts {
+    pub(crate) fetch: Script,
+    pub(crate) settle: Script,
+    pub(crate) requeue: Script,
+    pub(crate) defer: Script,
+    pub(crate) dead_letter: Script,
+    pub(crate) dead_retry: Script,
+    pub(crate) promote: Script,
+    pub(crate) release_owner: Script,
+    pub(crate) heartbeat: Script,
+    /// Run with EVAL inside an atomic pipeline, so it is kept as text.
+    pub(crate) enqueue_delayed: String,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Scripts {
+        Scripts {
+            fetch: with_common(include_str!("lua/fetch.lua")),
+            settle: with_common(include_str!("lua/settle.lua")),
+            requeue: with_common(include_str!("lua/requeue.lua")),
+            defer: with_common(include_str!("lua/defer.lua")),
+            dead_letter: with_common(include_str!("lua/dead_letter.lua")),
+            dead_retry: with_common(include_str!("lua/dead_retry.lua")),
+            promote: with_common(include_str!("lua/promote.lua")),
+            release_owner: with_common(include_str!("lua/release_owner.lua")),
+            heartbeat: with_common(include_str!("lua/heartbeat.lua")),
+            enqueue_delayed: source(include_str!("lua/enqueue_delayed.lua")),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The store handle: connections, scripts, subscriptions and maintenance.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use celeriac_core::BrokerError;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::RedisConfig;
+use crate::hub::Hub;
+use crate::keys::Keys;
+use crate::scripts::Scripts;
+
+/// Maps a Redis error: connection trouble is transient, the rest is not.
+pub(crate) fn to_broker_error(e: redis::RedisError) -> BrokerError {
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        BrokerError::Unavailable(format!("Redis: {e}"))
+    } else {
+        match e.retry_method() {
+            redis::RetryMethod::NoRetry => BrokerError::Internal(format!("Redis: {e}")),
+            _ => BrokerError::Unavailable(format!("Redis: {e}")),
+        }
+    }
+}
+
+/// Seconds since the epoch as Redis scores kombu writes (float seconds).
+pub(crate) fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+pub(crate) fn now_ms() -> i64 {
+    (now_secs() * 1000.0) as i64
+}
+
+/// The Redis broker and result backend.
+///
+/// Uses kombu's Redis transport layout exactly (one list per queue and
+/// priority step, the JSON envelope, the `unacked` hash and `unacked_index`
+/// zset, binding tables) and Celery's result keys, so Celery clients and
+/// workers share queues and results with Celeriac. Implements both
+/// [`Broker`](celeriac_core::Broker) and
+/// [`ResultBackend`](celeriac_core::ResultBackend).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), celeriac_core::BrokerError> {
+/// use std::sync::Arc;
+/// use celeriac_redis::RedisStore;
+/// let store = Arc::new(RedisStore::open_url("redis://127.0.0.1:6379/0")?);
+/// # Ok(()) }
+/// ```
+pub struct RedisStore {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Everything the store and its background tasks share.
+pub(crate) struct Shared {
+    pub(crate) config: RedisConfig,
+    pub(crate) keys: Keys,
+    pub(crate) client: redis::Client,
+    pub(crate) conn: ConnectionManager,
+    pub(crate) scripts: Scripts,
+    hub: OnceLock<Arc<Hub>>,
+    /// Queues whose kombu bindings this process has declared.
+    pub(crate) declared: Mutex<HashSet<String>>,
+    maintenance: OnceLock<tokio::task::JoinHandle<()>>,
+    /// Unique per store: prefix of tags given to messages that lack one.
+    pub(crate) instance: String,
+    /// Counts fetches, so each gives unique tags.
+    pub(crate) fetches: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &redacted(&self.shared.config.url))
+            .finish()
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = self.maintenance.get() {
+            task.abort();
+        }
+    }
+}
+
+impl RedisStore {
+    /// Creates the store; the connection is made on first use and remade
+    /// with backoff whenever it drops. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Invalid`] for an unusable URL.
+    pub fn open(config: RedisConfig) -> Result<Self, BrokerError> {
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| BrokerError::Invalid(format!("{}: {e}", redacted(&config.url))))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(5))
+            .set_number_of_retries(6)
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(30)));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
+            .map_err(|e| BrokerError::Invalid(format!("{}: {e}", redacted(&config.url))))?;
+        Ok(RedisStore {
+            shared: Arc::new(Shared {
+                keys: Keys::new(&config),
+                config,
+                client,
+                conn,
+                scripts: Scripts::new(),
+                hub: OnceLock::new(),
+                declared: Mutex::new(HashSet::new()),
+                maintenance: OnceLock::new(),
+                instance: format!("celeriac-untagged-{}-", uuid::Uuid::new_v4().simple()),
+                fetches: std::sync::atomic::AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// [`RedisStore::open`] from a URL (see [`RedisConfig::from_url`]).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Invalid`] for an unusable URL.
+    pub fn open_url(url: &str) -> Result<Self, BrokerError> {
+        RedisStore::open(RedisConfig::from_url(url)?)
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &RedisConfig {
+        &self.shared.config
+    }
+
+    /// Starts (once) the maintenance loop: promoting due delayed messages
+    /// and returning the messages of dead Celeriac workers, one process at a
+    /// time across the fleet.
+    pub(crate) fn ensure_maintenance(&self) {
+        let weak = Arc::downgrade(&self.shared);
+        self.shared
+            .maintenance
+            .get_or_init(|| tokio::spawn(crate::maintenance::run(weak)));
+    }
+}
+
+impl Shared {
+    /// A clone of the multiplexed connection (cheap).
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    pub(crate) fn hub(&self) -> Arc<Hub> {
+        self.hub.get_or_init(|| Hub::start(self.client.clone())).clone()
+    }
+
+    /// The priority steps as the scripts read them ("0,3,6,9").
+    pub(crate) fn steps_arg(&self) -> String {
+        self.config
+            .priority_steps
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub(crate) fn result_ttl_ms(&self) -> i64 {
+        self.config
+            .result_ttl
+            .map_or(0, |t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+    }
+}
