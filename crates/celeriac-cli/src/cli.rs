@@ -75,7 +75,7 @@ pub struct WorkerArgs {
     /// Most messages held at once, running or waiting (default 256).
     #[arg(long)]
     pub prefetch: Option<usize>,
-    /// Threads of the cpu pool (default: number of cores).
+    /// Threads of the cpu pool (default: number of cores; `serve`: one less).
     #[arg(long)]
     pub cpu_threads: Option<usize>,
     /// Lease length in seconds: a dead worker's tasks return after this (default 30).
@@ -113,6 +113,9 @@ pub struct ServeArgs {
     /// Do not run a worker in this process.
     #[arg(long)]
     pub no_worker: bool,
+    /// Largest photo the photo app accepts, in bytes (default 10 MB).
+    #[arg(long)]
+    pub max_upload_bytes: Option<usize>,
     #[command(flatten)]
     pub worker: WorkerArgs,
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use crate::cli::{Global, WorkerArgs};
+use crate::cli::{Global, ServeArgs, WorkerArgs};
 
 /// `celeriac.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -18,6 +18,8 @@ pub struct FileConfig {
     pub worker: WorkerSection,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub photos: PhotosSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +41,13 @@ pub struct WorkerSection {
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     pub bind: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotosSection {
+    pub max_upload_bytes: Option<usize>,
+    pub ttl_secs: Option<f64>,
 }
 
 /// Loads the file named by `--config`/`CELERIAC_CONFIG`, or `./celeriac.toml`.
@@ -118,6 +127,21 @@ pub fn worker_config(args: &WorkerArgs, file: &FileConfig) -> anyhow::Result<cel
             bail!("--max-depth must be at least 4 (a message body is already 3 deep)");
         }
         config.decode_limits.max_depth = depth;
+    }
+    Ok(config)
+}
+
+/// The photo app's settings: flags over file over defaults.
+pub fn photos_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<celeriac_photos::PhotosConfig> {
+    let mut config = celeriac_photos::PhotosConfig::default();
+    if let Some(bytes) = args.max_upload_bytes.or(file.photos.max_upload_bytes) {
+        if bytes == 0 {
+            bail!("--max-upload-bytes must be at least 1");
+        }
+        config.max_upload_bytes = bytes;
+    }
+    if let Some(ttl) = file.photos.ttl_secs {
+        config.photo_ttl = seconds("photos.ttl_secs", ttl)?;
     }
     Ok(config)
 }

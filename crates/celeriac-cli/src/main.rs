@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve(cli::ServeArgs {
         bind: None,
         no_worker: false,
+        max_upload_bytes: None,
         worker: cli::WorkerArgs::default(),
     }));
     let ctx = commands::Context::new(&cli.global, file);

@@ -6,6 +6,41 @@ use async_trait::async_trait;
 
 use crate::error::BrokerError;
 use crate::result::TaskResult;
+use crate::state::TaskState;
+
+/// One chord header task's outcome, to be joined with the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChordPart {
+    /// The chord's group id (the header tasks' `group` header).
+    pub group_id: String,
+    /// The task's position in the header.
+    pub group_index: Option<i64>,
+    /// The header task's id.
+    pub task_id: String,
+    /// Its final state.
+    pub state: TaskState,
+    /// Its value, or its exception object for a failure.
+    pub result: serde_json::Value,
+}
+
+/// Where a chord stands after a header task reported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChordProgress {
+    /// Other header tasks have yet to finish.
+    Pending,
+    /// This part completed the chord and this caller holds the right to
+    /// dispatch the callback (one caller across the fleet). The header
+    /// outcomes come in header order; call [`ResultBackend::chord_done`]
+    /// with the claim once the callback is published.
+    Complete {
+        /// `(task id, state, value or exception)` per header task.
+        results: Vec<(String, TaskState, serde_json::Value)>,
+        /// The dispatch claim.
+        claim: String,
+    },
+    /// The chord was already completed (a late duplicate of a header task).
+    AlreadyDone,
+}
 
 /// What a result backend can do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +110,29 @@ pub trait ResultBackend: Send + Sync + 'static {
     ///
     /// [`BrokerError`] on store failure.
     async fn forget(&self, task_id: &str) -> Result<(), BrokerError>;
+
+    /// Records a chord header task's outcome and reports whether the chord
+    /// is complete (Celery 5.7's join, so Python and Celeriac workers can
+    /// share one chord's header tasks and the callback fires once).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Unsupported`] when the backend cannot join chords.
+    async fn chord_part(&self, part: &ChordPart) -> Result<ChordProgress, BrokerError> {
+        let _ = part;
+        Err(BrokerError::Unsupported("joining chords"))
+    }
+
+    /// Releases a chord after its callback was published: its join state is
+    /// deleted and later duplicates are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Unsupported`] when the backend cannot join chords.
+    async fn chord_done(&self, group_id: &str, claim: &str) -> Result<(), BrokerError> {
+        let _ = (group_id, claim);
+        Err(BrokerError::Unsupported("joining chords"))
+    }
 
     /// Deletes every expired result now; returns the count. Backends also
     /// expire on their own; this makes it prompt and testable.

@@ -168,6 +168,15 @@ impl RedisStore {
     }
 }
 
+/// The routing key (queue) of an `unacked` entry, `[envelope, exchange,
+/// routing key]`, read from its tail: the envelope may be any bytes.
+fn unacked_queue(entry: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(entry);
+    let body = text.trim_end().strip_suffix(']')?;
+    let (_, last) = body.rsplit_once(", \"")?;
+    serde_json::from_str(&format!("\"{last}")).ok()
+}
+
 fn bad_reply(e: &dyn std::fmt::Display) -> BrokerError {
     BrokerError::Internal(format!("unexpected reply from a Celeriac script: {e}"))
 }
@@ -466,11 +475,8 @@ impl Broker for RedisStore {
         let unacked: Vec<Vec<u8>> = conn.hvals(&self.shared.keys.unacked).await.map_err(to_broker_error)?;
         let mut in_flight: HashMap<String, u64> = HashMap::new();
         for entry in &unacked {
-            let text = String::from_utf8_lossy(entry);
-            if let Ok(serde_json::Value::Array(held)) = serde_json::from_str::<serde_json::Value>(&text) {
-                if let Some(queue) = held.get(2).and_then(|q| q.as_str()) {
-                    *in_flight.entry(queue.to_owned()).or_default() += 1;
-                }
+            if let Some(queue) = unacked_queue(entry) {
+                *in_flight.entry(queue).or_default() += 1;
             }
         }
         names.extend(delayed.keys().cloned());
@@ -601,5 +607,22 @@ impl Broker for RedisStore {
 
     async fn drop_dead(&self, which: &DeadSelector) -> Res<u64> {
         self.dead_action(which, "drop").await
+    }
+}
+
+#[cfg(test)]
+mod unacked_entry_tests {
+    use super::unacked_queue;
+
+    #[test]
+    fn the_queue_is_read_from_the_tail_of_any_entry() {
+        // As kombu writes it, as Celeriac writes it, and with garbage bytes.
+        let kombu = br#"[{"body": "e30=", "properties": {"delivery_tag": "t, \"x\""}}, "", "celery"]"#;
+        assert_eq!(unacked_queue(kombu).as_deref(), Some("celery"));
+        let string_form = br#"["not json, \"", "", "q-1"]"#;
+        assert_eq!(unacked_queue(string_form).as_deref(), Some("q-1"));
+        let quoted = br#"[{"a": 1}, "", "we\"ird"]"#;
+        assert_eq!(unacked_queue(quoted).as_deref(), Some("we\"ird"));
+        assert_eq!(unacked_queue(b"garbage"), None);
     }
 }

@@ -36,6 +36,11 @@ pub struct RedisConfig {
     /// How often an idle consumer looks for messages that arrived without
     /// a Celeriac wake-up (published by Python clients).
     pub poll_interval: Duration,
+    /// For `rediss://`: a PEM file of the CA that signed the server's
+    /// certificate (a private CA), instead of the usual public roots.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// For `rediss://` with client authentication: PEM certificate and key.
+    pub tls_client: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl RedisConfig {
@@ -50,6 +55,8 @@ impl RedisConfig {
             result_ttl: Some(Duration::from_secs(86_400)),
             eta_publish: EtaPublish::Queue,
             poll_interval: Duration::from_millis(20),
+            tls_ca: None,
+            tls_client: None,
         }
     }
 
@@ -57,7 +64,8 @@ impl RedisConfig {
     /// or `redis+unix:///path/to/socket[?db=N]`, with optional settings in
     /// the query: `global_keyprefix`, `sep`, `priority_steps` (e.g.
     /// `0,3,6,9`), `result_prefix`, `result_ttl` (seconds, `0` = forever),
-    /// `eta=queue|broker`, `poll_ms`. Other query keys are left to the
+    /// `eta=queue|broker`, `poll_ms`, and for TLS `tls_ca=/path/ca.pem`,
+    /// `tls_cert=/path/cert.pem` with `tls_key=/path/key.pem`. Other query keys are left to the
     /// Redis client (`db`, `protocol`).
     ///
     /// # Errors
@@ -77,6 +85,7 @@ impl RedisConfig {
         };
         let mut config = RedisConfig::new(base);
         let mut passthrough = Vec::new();
+        let (mut tls_cert, mut tls_key) = (None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(raw).map_err(|e| BrokerError::Invalid(format!("{key}: {e}")))?;
@@ -119,8 +128,16 @@ impl RedisConfig {
                         .map_err(|_| BrokerError::Invalid(format!("poll_ms={value}: expected milliseconds")))?;
                     config.poll_interval = Duration::from_millis(ms.max(1));
                 }
+                "tls_ca" => config.tls_ca = Some(value.into()),
+                "tls_cert" => tls_cert = Some(std::path::PathBuf::from(value)),
+                "tls_key" => tls_key = Some(std::path::PathBuf::from(value)),
                 _ => passthrough.push(pair),
             }
+        }
+        match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => config.tls_client = Some((cert, key)),
+            (None, None) => {}
+            _ => return Err(BrokerError::Invalid("tls_cert and tls_key go together".into())),
         }
         if !passthrough.is_empty() {
             config.url = format!("{base}?{}", passthrough.join("&"));

@@ -17,14 +17,17 @@
 //!   under a lease, so a long ETA never runs twice.
 #![deny(missing_docs)]
 
+mod blob_store;
 mod broker;
+mod chords;
 mod config;
 mod hub;
 mod keys;
 mod maintenance;
+mod record_store;
 mod results;
 mod scripts;
 mod store;
 
 pub use config::{EtaPublish, RedisConfig};
-pub use store::{redacted, RedisStore};
+pub use store::RedisStore;

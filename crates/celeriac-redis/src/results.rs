@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use celeriac_core::{BackendCapabilities, BrokerError, DeliveryTag, ResultBackend, TaskResult};
+use celeriac_core::{
+    BackendCapabilities, BrokerError, ChordPart, ChordProgress, DeliveryTag, ResultBackend, TaskResult,
+};
 use redis::AsyncCommands as _;
 
 use crate::store::{to_broker_error, RedisStore};
@@ -105,6 +107,14 @@ impl ResultBackend for RedisStore {
             .await
             .map_err(to_broker_error)?;
         Ok(())
+    }
+
+    async fn chord_part(&self, part: &ChordPart) -> Res<ChordProgress> {
+        self.chord_join(part).await
+    }
+
+    async fn chord_done(&self, group_id: &str, claim: &str) -> Res<()> {
+        self.chord_release(group_id, claim).await
     }
 
     async fn expire(&self) -> Res<u64> {

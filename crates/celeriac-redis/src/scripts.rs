@@ -25,6 +25,8 @@ pub(crate) struct Scripts {
     pub(crate) promote: Script,
     pub(crate) release_owner: Script,
     pub(crate) heartbeat: Script,
+    pub(crate) chord_part: Script,
+    pub(crate) chord_done: Script,
     /// Run with EVAL inside an atomic pipeline, so it is kept as text.
     pub(crate) enqueue_delayed: String,
 }
@@ -41,6 +43,8 @@ impl Scripts {
             promote: with_common(include_str!("lua/promote.lua")),
             release_owner: with_common(include_str!("lua/release_owner.lua")),
             heartbeat: with_common(include_str!("lua/heartbeat.lua")),
+            chord_part: Script::new(include_str!("lua/chord_part.lua")),
+            chord_done: Script::new(include_str!("lua/chord_done.lua")),
             enqueue_delayed: source(include_str!("lua/enqueue_delayed.lua")),
         }
     }

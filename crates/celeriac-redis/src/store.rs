@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use celeriac_core::BrokerError;
+use celeriac_core::{redact_password, BrokerError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::config::RedisConfig;
@@ -75,21 +75,30 @@ pub(crate) struct Shared {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
-            .field("url", &redacted(&self.shared.config.url))
+            .field("url", &redact_password(&self.shared.config.url))
             .finish()
     }
 }
 
-/// The URL with any password replaced, for logs.
-pub fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
+/// A client for the URL, with a private CA or client certificate if given.
+fn client_for(config: &RedisConfig) -> Result<redis::Client, BrokerError> {
+    let invalid = |e: &dyn std::fmt::Display| BrokerError::Invalid(format!("{}: {e}", redact_password(&config.url)));
+    if config.tls_ca.is_none() && config.tls_client.is_none() {
+        return redis::Client::open(config.url.as_str()).map_err(|e| invalid(&e));
     }
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| BrokerError::Invalid(format!("cannot read {}: {e}", path.display())))
+    };
+    let root_cert = config.tls_ca.as_deref().map(read).transpose()?;
+    let client_tls = match &config.tls_client {
+        Some((cert, key)) => Some(redis::ClientTlsConfig {
+            client_cert: read(cert)?,
+            client_key: read(key)?,
+        }),
+        None => None,
+    };
+    redis::Client::build_with_tls(config.url.as_str(), redis::TlsCertificates { client_tls, root_cert })
+        .map_err(|e| invalid(&e))
 }
 
 impl Drop for Shared {
@@ -108,8 +117,7 @@ impl RedisStore {
     ///
     /// [`BrokerError::Invalid`] for an unusable URL.
     pub fn open(config: RedisConfig) -> Result<Self, BrokerError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| BrokerError::Invalid(format!("{}: {e}", redacted(&config.url))))?;
+        let client = client_for(&config)?;
         let manager_config = ConnectionManagerConfig::new()
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(5))
@@ -117,7 +125,7 @@ impl RedisStore {
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(30)));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
-            .map_err(|e| BrokerError::Invalid(format!("{}: {e}", redacted(&config.url))))?;
+            .map_err(|e| BrokerError::Invalid(format!("{}: {e}", redact_password(&config.url))))?;
         Ok(RedisStore {
             shared: Arc::new(Shared {
                 keys: Keys::new(&config),
@@ -141,6 +149,52 @@ impl RedisStore {
     /// [`BrokerError::Invalid`] for an unusable URL.
     pub fn open_url(url: &str) -> Result<Self, BrokerError> {
         RedisStore::open(RedisConfig::from_url(url)?)
+    }
+
+    /// Deletes every key under this store's `global_keyprefix` (for tests
+    /// and benchmarks); returns how many. Refuses without a prefix, which
+    /// would mean the whole database.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Invalid`] without a prefix, or a Redis failure.
+    pub async fn delete_everything(&self) -> Result<u64, BrokerError> {
+        let prefix = &self.shared.config.global_keyprefix;
+        if prefix.is_empty() {
+            return Err(BrokerError::Invalid(
+                "refusing to delete a whole database (no global_keyprefix)".into(),
+            ));
+        }
+        let mut conn = self.shared.conn();
+        let pattern = format!(
+            "{}*",
+            prefix.replace('*', "\\*").replace('?', "\\?").replace('[', "\\[")
+        );
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(to_broker_error)?;
+            if !keys.is_empty() {
+                let n: u64 = redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(to_broker_error)?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
     }
 
     /// The settings in use.

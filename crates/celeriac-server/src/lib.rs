@@ -1,6 +1,9 @@
 //! Celeriac's HTTP server, as an axum [`Router`] other apps can mount.
 //!
-//! Today: `/` (what is running: broker, queues, workers) and `/health`.
+//! Today: `/` (what is running: broker, queues, workers, and links to the
+//! apps mounted beside it) and `/health`. Apps such as the photo app are
+//! nested into the same [`Router`], so whatever layers guard the server
+//! (authentication, when it comes) guard them too.
 #![deny(missing_docs)]
 
 mod html;
@@ -16,6 +19,17 @@ use tokio_util::sync::CancellationToken;
 
 pub use html::escape;
 
+/// An app mounted in the same server, linked from the front page.
+#[derive(Debug, Clone)]
+pub struct MountedApp {
+    /// Where it is mounted, e.g. `/photos/`.
+    pub path: String,
+    /// Its name, e.g. `Photo faces`.
+    pub title: String,
+    /// One sentence on what it shows.
+    pub description: String,
+}
+
 /// What the handlers need.
 #[derive(Clone)]
 pub struct ServerState {
@@ -27,6 +41,8 @@ pub struct ServerState {
     pub broker_url: String,
     /// The worker running in the same process, if any.
     pub worker: Option<WorkerInfo>,
+    /// Apps mounted beside these routes, linked from the front page.
+    pub apps: Vec<MountedApp>,
 }
 
 /// The routes, ready to serve or to nest in another app.
@@ -37,8 +53,8 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Binds `addr`, then serves until `shutdown` is cancelled. Returns the
-/// bound address through `on_bound` (useful with port 0).
+/// Binds `addr`, then serves [`router`] until `shutdown` is cancelled.
+/// Returns the bound address through `on_bound` (useful with port 0).
 ///
 /// # Errors
 ///
@@ -49,9 +65,23 @@ pub async fn serve(
     shutdown: CancellationToken,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
+    serve_router(addr, router(state), shutdown, on_bound).await
+}
+
+/// [`serve`] for any router: the server's own routes with apps nested in.
+///
+/// # Errors
+///
+/// The I/O error when the address cannot be bound or serving fails.
+pub async fn serve_router(
+    addr: SocketAddr,
+    app: Router,
+    shutdown: CancellationToken,
+    on_bound: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -15,8 +15,12 @@ pub(crate) async fn index(State(state): State<ServerState>) -> impl IntoResponse
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Celeriac</title>\
          <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}\
          table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid #ddd;text-align:left}\
-         code{background:#f4f4f4;padding:0 .25rem}</style></head><body><h1>Celeriac</h1>",
+         code{background:#f4f4f4;padding:0 .25rem}\
+         .apps a{display:block;padding:1rem 1.25rem;margin:.5rem 0;border:2px solid #2a7;border-radius:.5rem;\
+         text-decoration:none;color:#222;font-size:1.2rem}.apps a:hover{background:#efe}\
+         .apps span{display:block;font-size:.95rem;color:#555}</style></head><body><h1>Celeriac</h1>",
     );
+    page.push_str(&apps(&state.apps));
     page.push_str(&format!(
         "<p>Broker: <code>{}</code> ({}). Results: {}.</p>",
         escape(&state.broker_url),
@@ -84,6 +88,24 @@ pub(crate) async fn index(State(state): State<ServerState>) -> impl IntoResponse
          Health check: <a href=\"/health\">/health</a>.</p></body></html>",
     );
     Html(page)
+}
+
+/// Links to the mounted apps, first on the page.
+fn apps(apps: &[crate::MountedApp]) -> String {
+    if apps.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<nav class=\"apps\">");
+    for app in apps {
+        html.push_str(&format!(
+            "<a href=\"{}\"><strong>{}</strong> →<span>{}</span></a>",
+            escape(&app.path),
+            escape(&app.title),
+            escape(&app.description)
+        ));
+    }
+    html.push_str("</nav>");
+    html
 }
 
 /// `/health`: 200 when the broker answers, 503 otherwise.

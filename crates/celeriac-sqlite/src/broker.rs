@@ -13,11 +13,7 @@ use crate::config::Durability;
 use crate::listing;
 use crate::queue_ops::{self, now_ms};
 use crate::result_ops;
-use crate::store::SqliteStore;
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+use crate::store::{millis, SqliteStore};
 
 #[async_trait]
 impl Broker for SqliteStore {

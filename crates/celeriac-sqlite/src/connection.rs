@@ -6,7 +6,7 @@ use celeriac_core::BrokerError;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::{Durability, SqliteConfig};
-use crate::schema::{SCHEMA, SCHEMA_VERSION};
+use crate::schema::{LATER_TABLES, SCHEMA, SCHEMA_VERSION};
 
 /// Maps a SQLite error to a broker error: lock contention and I/O are
 /// transient, the rest is not.
@@ -96,6 +96,20 @@ fn switch_to_wal(conn: &Connection, config: &SqliteConfig) -> Result<String, Bro
     }
 }
 
+/// True when every table in `names` exists (a read: no write lock taken).
+fn has_tables(conn: &Connection, names: &[&str]) -> Result<bool, BrokerError> {
+    let mut query = conn
+        .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .map_err(to_broker_error)?;
+    for name in names {
+        let found: i64 = query.query_row([name], |row| row.get(0)).map_err(to_broker_error)?;
+        if found == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Creates the directory, switches the file to WAL and creates the schema
 /// (idempotent; safe when several processes start together).
 pub(crate) fn initialize(config: &SqliteConfig) -> Result<(), BrokerError> {
@@ -123,7 +137,7 @@ pub(crate) fn initialize(config: &SqliteConfig) -> Result<(), BrokerError> {
             config.path.display()
         )));
     }
-    if version < SCHEMA_VERSION {
+    if version < SCHEMA_VERSION || !has_tables(&conn, &LATER_TABLES)? {
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))

@@ -11,11 +11,17 @@
 //! - **Durability**: `synchronous=NORMAL` by default (a commit survives
 //!   `kill -9` of any process), `synchronous=FULL` as an option (survives
 //!   power loss); see [`Durability`].
+//! - **Blobs and records**: the store is also a
+//!   [`BlobStore`](celeriac_core::BlobStore) and a
+//!   [`RecordStore`](celeriac_core::RecordStore), so a web app can hand a
+//!   photo to a worker by key and keep its own state beside the queues.
 //! - **Leases** belong to consumers and are renewed by their heartbeats; a
 //!   consumer that stops heartbeating has its messages returned.
 #![deny(missing_docs)]
 
 mod backend;
+mod blob_ops;
+mod blob_store;
 mod broker;
 mod checkpoint;
 mod config;
@@ -23,6 +29,8 @@ mod connection;
 mod listing;
 mod queue_ops;
 mod reader;
+mod record_ops;
+mod record_store;
 mod result_ops;
 mod schema;
 mod store;

@@ -96,8 +96,9 @@ pub(crate) fn touch_consumer(conn: &Connection, name: &str, lease_ms: i64) -> Re
 }
 
 /// Returns the messages of consumers whose lease ran out to their queues
-/// (and forgets those consumers), and puts due delayed messages on theirs.
-/// Returns true if any message became ready.
+/// (and forgets those consumers), puts due delayed messages on theirs, and
+/// deletes expired revocations, blobs and records. Returns true if any
+/// message became ready.
 pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
     let now = now_ms();
     let dead: Vec<i64> = conn
@@ -137,6 +138,8 @@ pub(crate) fn maintain(conn: &Connection) -> Res<bool> {
         .map_err(to_broker_error)?
         .execute([now])
         .map_err(to_broker_error)?;
+    crate::blob_ops::expire(conn, now)?;
+    crate::record_ops::expire(conn, now)?;
     Ok(orphans + due > 0)
 }
 

@@ -56,4 +56,32 @@ CREATE TABLE IF NOT EXISTS results (
     expires_at INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS results_expiry ON results(expires_at) WHERE expires_at IS NOT NULL;
+-- Blobs (a photo a task will read): a rowid table, since rows are large
+-- and WITHOUT ROWID tables keep whole rows in the key's b-tree.
+CREATE TABLE IF NOT EXISTS blobs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    expires_at INTEGER,
+    -- Last, so the small columns are read without walking past it.
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blobs_expiry ON blobs(expires_at) WHERE expires_at IS NOT NULL;
+-- Records (an app's list of recent uploads): `seq` orders a collection by
+-- creation, and an upsert keeps it.
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    doc BLOB NOT NULL,
+    UNIQUE (collection, id)
+);
+CREATE INDEX IF NOT EXISTS records_recent ON records(collection, seq);
+CREATE INDEX IF NOT EXISTS records_expiry ON records(expires_at) WHERE expires_at IS NOT NULL;
 ";
+
+/// Tables added to schema 1 before its first release: a store created
+/// before them gets them when opened (the schema is idempotent).
+pub(crate) const LATER_TABLES: [&str; 2] = ["blobs", "records"];

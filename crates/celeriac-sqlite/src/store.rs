@@ -17,12 +17,18 @@ use crate::writer::Writer;
 /// How often a process looks for consumers that stopped heartbeating.
 pub(crate) const MAINTENANCE_EVERY_MS: i64 = 1_000;
 
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// The embedded broker and result store.
 ///
 /// Every process on the host opens the same file; a web server can enqueue
 /// while separate worker processes consume, and each is woken by the
 /// others' commits through inotify. Use it as both a [`Broker`] and a
-/// [`ResultBackend`] (it implements both):
+/// [`ResultBackend`] (it implements both, and [`BlobStore`] and
+/// [`RecordStore`] for the data tasks and apps share):
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), celeriac_core::BrokerError> {
@@ -37,6 +43,8 @@ pub(crate) const MAINTENANCE_EVERY_MS: i64 = 1_000;
 ///
 /// [`Broker`]: celeriac_core::Broker
 /// [`ResultBackend`]: celeriac_core::ResultBackend
+/// [`BlobStore`]: celeriac_core::BlobStore
+/// [`RecordStore`]: celeriac_core::RecordStore
 pub struct SqliteStore {
     pub(crate) config: SqliteConfig,
     pub(crate) writer: Writer,

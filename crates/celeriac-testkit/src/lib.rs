@@ -1,4 +1,5 @@
-//! Conformance suite for Celeriac brokers and result backends.
+//! Conformance suite for Celeriac brokers, result backends, blob stores and
+//! record stores.
 //!
 //! Every [`Broker`](celeriac_core::Broker) and
 //! [`ResultBackend`](celeriac_core::ResultBackend) must behave the same way
@@ -34,8 +35,10 @@ mod check;
 mod config;
 mod report;
 pub mod services;
+mod store_checks;
 
 pub use backend_checks::backend_conformance;
 pub use broker_checks::broker_conformance;
 pub use config::ConformanceConfig;
 pub use report::{CheckOutcome, ConformanceReport};
+pub use store_checks::{blob_conformance, record_conformance};

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use celeriac_core::memory::{MemoryBackend, MemoryBroker};
+use celeriac_core::memory::{MemoryBackend, MemoryBlobStore, MemoryBroker, MemoryRecordStore};
 use celeriac_core::{Broker, ResultBackend};
-use celeriac_testkit::{backend_conformance, broker_conformance, ConformanceConfig};
+use celeriac_testkit::{
+    backend_conformance, blob_conformance, broker_conformance, record_conformance, ConformanceConfig,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_broker_conforms() {
@@ -38,4 +40,15 @@ fn suites_accept_trait_objects_and_are_send() {
         Arc::new(MemoryBackend::default()) as Arc<dyn ResultBackend>
     });
     assert_send(&backend);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_blob_and_record_stores_conform() {
+    let config = ConformanceConfig::default();
+    let blobs = blob_conformance(&config, || async { Arc::new(MemoryBlobStore::new()) }).await;
+    println!("{blobs}");
+    blobs.assert_all_passed();
+    let records = record_conformance(&config, || async { Arc::new(MemoryRecordStore::new()) }).await;
+    println!("{records}");
+    records.assert_all_passed();
 }

@@ -16,6 +16,7 @@ use crate::completion::{Completion, Settle};
 use crate::executor::{self, Limits, RunOutcome};
 use crate::shared::Shared;
 use crate::workflow;
+use crate::workflow::{ChordHeader, ChordStep};
 
 /// Decodes and checks a delivery, runs it if it may run, and hands the
 /// outcome to the completer. Never panics on bad input.
@@ -27,7 +28,7 @@ pub(crate) async fn process(
 ) {
     let tag = delivery.tag.clone();
     shared.running.insert(&tag);
-    let (settle, result, publish) = decide(&shared, delivery).await;
+    let ((settle, result, publish), chord) = decide(&shared, delivery).await;
     drop(run);
     shared.running.remove(&tag);
     let _ = shared.completions.send(Completion {
@@ -35,6 +36,7 @@ pub(crate) async fn process(
         settle,
         result,
         publish,
+        chord,
         _slot: slot,
     });
 }
@@ -45,14 +47,22 @@ fn dead(reason: String) -> Decision {
     (Settle::DeadLetter(reason), None, Vec::new())
 }
 
-async fn decide(shared: &Shared, delivery: Delivery) -> Decision {
+async fn decide(shared: &Shared, delivery: Delivery) -> (Decision, Option<ChordStep>) {
     let message = match TaskMessage::decode(&delivery.payload, &shared.config.decode_limits) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(queue = %delivery.queue, error = %e, "undecodable message dead-lettered");
-            return dead(format!("undecodable message: {e}"));
+            return (dead(format!("undecodable message: {e}")), None);
         }
     };
+    let header = ChordHeader::of(&message);
+    let decision = decide_message(shared, delivery, message).await;
+    // A chord header task joins its chord once its outcome is final.
+    let step = header.and_then(|h| h.step(decision.1.as_ref()));
+    (decision, step)
+}
+
+async fn decide_message(shared: &Shared, delivery: Delivery, message: TaskMessage) -> Decision {
     let id = message.headers.id.clone();
     let now = Utc::now();
     let Some(task) = shared.registry.get(&message.headers.task).cloned() else {
@@ -138,7 +148,8 @@ async fn execute(
         delivery.deliveries,
         shared.info.id.clone(),
         Some(shared.backend.clone()),
-    );
+    )
+    .with_resources(shared.resources.clone());
     let args = TaskArgs {
         args: message.args.clone(),
         kwargs: message.kwargs.clone(),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use celeriac_core::task::TaskRegistry;
-use celeriac_core::{Broker, DeliveryTag, ResultBackend, WorkerInfo};
+use celeriac_core::{Broker, DeliveryTag, Resources, ResultBackend, WorkerInfo};
 use tokio::sync::mpsc;
 
 use crate::completion::Completion;
@@ -88,4 +88,5 @@ pub(crate) struct Shared {
     pub(crate) origin: String,
     pub(crate) counters: Arc<Counters>,
     pub(crate) running: RunningSet,
+    pub(crate) resources: Arc<Resources>,
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use celeriac_core::task::TaskRegistry;
-use celeriac_core::{Broker, BrokerError, Delivery, FetchRequest, ResultBackend, WorkerInfo};
+use celeriac_core::{Broker, BrokerError, Delivery, FetchRequest, Resources, ResultBackend, WorkerInfo};
 use chrono::Utc;
 use thiserror::Error;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -64,6 +64,7 @@ pub struct Worker {
     config: WorkerConfig,
     info: WorkerInfo,
     counters: Arc<Counters>,
+    resources: Arc<Resources>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -101,7 +102,16 @@ impl Worker {
             config,
             info,
             counters: Arc::new(Counters::default()),
+            resources: Arc::default(),
         }
+    }
+
+    /// Hands `resources` (a blob store, a database pool…) to every task,
+    /// through [`TaskContext::resource`](celeriac_core::TaskContext::resource).
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Worker {
+        self.resources = Arc::new(resources);
+        self
     }
 
     /// How the worker describes itself in the registry.
@@ -159,6 +169,7 @@ impl Worker {
             origin: celeriac_core::host::origin(),
             counters: self.counters.clone(),
             running: RunningSet::default(),
+            resources: self.resources,
         });
         let stop_completer = CancellationToken::new();
         let completer = tokio::spawn(run_completer(
@@ -166,6 +177,7 @@ impl Worker {
             shared.broker.clone(),
             shared.backend.clone(),
             shared.counters.clone(),
+            shared.registry.clone(),
             stop_completer.clone(),
         ));
         let stop_heartbeat = CancellationToken::new();

@@ -2,7 +2,10 @@
 //! and retries, exactly as Celery's worker builds them.
 
 use celeriac_core::task::TaskRegistry;
-use celeriac_core::{build_message, NewMessage, Parent, SendError, Signature, TaskMessage, DEFAULT_QUEUE};
+use celeriac_core::{
+    build_message, ChordPart, NewMessage, Parent, SendError, Signature, TaskMessage, TaskResult, TaskState,
+    DEFAULT_QUEUE,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -138,4 +141,100 @@ pub(crate) fn retry_message(message: &TaskMessage, eta: DateTime<Utc>, origin: &
         task_id: Some(next.headers.id.clone()),
         payload: next.encode(),
     }
+}
+
+/// What a chord header task carries: its group, position, and the chord's
+/// callback (`embed.chord`).
+pub(crate) struct ChordHeader {
+    group_id: String,
+    group_index: Option<i64>,
+    task_id: String,
+    callback: Value,
+    parent: Parent,
+    origin: String,
+}
+
+/// A header task's outcome, ready to be joined by the completer after its
+/// own result is stored.
+pub(crate) struct ChordStep {
+    pub(crate) part: ChordPart,
+    callback: Value,
+    parent: Parent,
+    origin: String,
+}
+
+impl ChordHeader {
+    /// The chord a message belongs to as a header task, if any.
+    pub(crate) fn of(message: &TaskMessage) -> Option<ChordHeader> {
+        Some(ChordHeader {
+            group_id: message.headers.group.clone()?,
+            callback: message.embed.chord.clone()?,
+            group_index: message.headers.group_index,
+            task_id: message.headers.id.clone(),
+            parent: parent_of(message),
+            origin: message.headers.origin.clone().unwrap_or_default(),
+        })
+    }
+
+    /// The join step once the task's outcome is final (none while it waits
+    /// for its ETA or a retry).
+    pub(crate) fn step(self, result: Option<&TaskResult>) -> Option<ChordStep> {
+        let result = result.filter(|r| r.state.is_ready())?;
+        Some(ChordStep {
+            part: ChordPart {
+                group_id: self.group_id,
+                group_index: self.group_index,
+                task_id: self.task_id,
+                state: result.state.clone(),
+                result: result.result.clone(),
+            },
+            callback: self.callback,
+            parent: self.parent,
+            origin: self.origin,
+        })
+    }
+}
+
+/// What completing a chord leads to.
+pub(crate) enum ChordOutcome {
+    /// Publish the callback with the header results.
+    Callback(NewMessage),
+    /// A header task failed: record the callback FAILURE (ChordError).
+    Failed(Box<TaskResult>),
+}
+
+/// Builds the chord callback from the header outcomes (in header order),
+/// as Celery does: the list of results as its first argument, the chord's
+/// group id, the last header task as parent.
+pub(crate) fn chord_outcome(
+    step: &ChordStep,
+    outcomes: &[(String, TaskState, Value)],
+    registry: &TaskRegistry,
+) -> Result<ChordOutcome, String> {
+    let sig: Signature =
+        serde_json::from_value(step.callback.clone()).map_err(|e| format!("bad chord callback: {e}"))?;
+    if let Some((id, state, value)) = outcomes
+        .iter()
+        .find(|(_, s, _)| matches!(s, TaskState::Failure | TaskState::Revoked))
+    {
+        let callback_id = sig.id().map_or_else(celeriac_core::new_task_id, str::to_owned);
+        let cause = celeriac_core::ExceptionInfo::from_value(value)
+            .map_or_else(|| value.to_string(), |e| format!("{}({})", e.exc_type, e.message()));
+        let error = celeriac_core::ExceptionInfo::new(
+            "ChordError",
+            format!("Dependency {id} raised {cause} ({state})"),
+            "celery.exceptions",
+        );
+        let mut result = TaskResult::failure(callback_id, &error, None);
+        result.group_id = Some(step.part.group_id.clone());
+        result.parent_id = Some(step.parent.id.clone());
+        return Ok(ChordOutcome::Failed(Box::new(result)));
+    }
+    let mut sig = sig;
+    sig.options
+        .insert("group_id".into(), Value::String(step.part.group_id.clone()));
+    let values = Value::Array(outcomes.iter().map(|(_, _, v)| v.clone()).collect());
+    let follow_up =
+        publish(sig, Some(&values), &step.parent, None, registry, &step.origin).map_err(|e| e.to_string())?;
+    Ok(ChordOutcome::Callback(follow_up.message))
 }

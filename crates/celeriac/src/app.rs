@@ -71,7 +71,8 @@ impl App {
         Client::new(self.backends.broker.clone(), self.backends.backend.clone())
     }
 
-    /// A worker for this app's tasks.
+    /// A worker for this app's tasks; they reach the store's blobs and
+    /// records through [`TaskContext::resource`](crate::TaskContext::resource).
     pub fn worker(&self, config: WorkerConfig) -> Worker {
         Worker::new(
             self.backends.broker.clone(),
@@ -79,6 +80,7 @@ impl App {
             self.registry.clone(),
             config,
         )
+        .with_resources(self.backends.resources())
     }
 
     /// The broker and backend.

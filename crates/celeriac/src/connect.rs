@@ -2,17 +2,24 @@
 
 use std::sync::Arc;
 
-use celeriac_core::memory::{MemoryBackend, MemoryBroker};
-use celeriac_core::{Broker, BrokerError, ResultBackend};
+use celeriac_core::memory::{MemoryBackend, MemoryBlobStore, MemoryBroker, MemoryRecordStore};
+use celeriac_core::{BlobStore, Broker, BrokerError, RecordStore, Resources, ResultBackend};
 
-/// A broker and the result backend that goes with it.
+/// A broker, the result backend that goes with it, and the broker store's
+/// blob and record stores.
 #[derive(Clone)]
 pub struct Backends {
     /// The broker.
     pub broker: Arc<dyn Broker>,
     /// The result backend.
     pub backend: Arc<dyn ResultBackend>,
-    /// The URL the broker was opened from (the default store spelled out).
+    /// Blobs (photos and files tasks read by key), in the broker's store.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Records (an app's state that outlives its processes), in the
+    /// broker's store.
+    pub records: Arc<dyn RecordStore>,
+    /// The URL the broker was opened from (the default store spelled out),
+    /// with any password replaced by `***`: it is for logs and pages.
     pub broker_url: String,
 }
 
@@ -21,6 +28,14 @@ impl std::fmt::Debug for Backends {
         f.debug_struct("Backends")
             .field("broker_url", &self.broker_url)
             .finish()
+    }
+}
+
+impl Backends {
+    /// The blob and record stores as worker resources, so tasks reach them
+    /// with `ctx.resource::<Arc<dyn BlobStore>>()` (and `RecordStore`).
+    pub fn resources(&self) -> Resources {
+        Resources::new().with(self.blobs.clone()).with(self.records.clone())
     }
 }
 
@@ -56,7 +71,7 @@ pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Bac
         #[cfg(not(feature = "sqlite"))]
         None => "memory://".to_owned(),
     };
-    let (broker, own_backend) = open_one(&broker_url)?;
+    let (broker, own_backend, blobs, records) = open_one(&broker_url)?;
     let backend = match result_url.filter(|u| !u.trim().is_empty()) {
         None => own_backend,
         Some(url) if url.trim() == broker_url => own_backend,
@@ -65,12 +80,19 @@ pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Bac
     Ok(Backends {
         broker,
         backend,
-        broker_url,
+        blobs,
+        records,
+        broker_url: celeriac_core::redact_password(&broker_url),
     })
 }
 
-/// A broker and the result backend of the same store.
-type Opened = (Arc<dyn Broker>, Arc<dyn ResultBackend>);
+/// A broker, the result backend, blob store and record store of one store.
+type Opened = (
+    Arc<dyn Broker>,
+    Arc<dyn ResultBackend>,
+    Arc<dyn BlobStore>,
+    Arc<dyn RecordStore>,
+);
 
 fn open_one(url: &str) -> Result<Opened, BrokerError> {
     let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or("");
@@ -78,14 +100,24 @@ fn open_one(url: &str) -> Result<Opened, BrokerError> {
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             let store = Arc::new(celeriac_sqlite::SqliteStore::open_url(url)?);
-            Ok((store.clone(), store))
+            Ok((store.clone(), store.clone(), store.clone(), store))
         }
-        "memory" => Ok((Arc::new(MemoryBroker::new()), Arc::new(MemoryBackend::default()))),
-        "redis" | "rediss" | "amqp" | "amqps" | "postgres" | "postgresql" => Err(BrokerError::Invalid(format!(
-            "`{url}`: the {scheme} backend is not part of this build yet (available: sqlite://, memory://)"
+        "memory" => Ok((
+            Arc::new(MemoryBroker::new()),
+            Arc::new(MemoryBackend::default()),
+            Arc::new(MemoryBlobStore::new()),
+            Arc::new(MemoryRecordStore::new()),
+        )),
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" | "redis+unix" | "unix" => {
+            let store = Arc::new(celeriac_redis::RedisStore::open_url(url)?);
+            Ok((store.clone(), store.clone(), store.clone(), store))
+        }
+        "amqp" | "amqps" | "postgres" | "postgresql" => Err(BrokerError::Invalid(format!(
+            "`{url}`: the {scheme} backend is not part of this build yet (available: sqlite://, redis://, memory://)"
         ))),
         _ => Err(BrokerError::Invalid(format!(
-            "`{url}` is not a broker URL (expected sqlite:///path/to/file.db or memory://)"
+            "`{url}` is not a broker URL (expected sqlite:///path/to/file.db, redis://host:port/db or memory://)"
         ))),
     }
 }

@@ -43,9 +43,10 @@ mod private;
 
 pub use app::{App, AppBuilder};
 pub use celeriac_core::{
-    memory, protocol, AsyncResult, Broker, BrokerError, Chain, Client, DeadLetter, DeadSelector, ExecutionKind,
-    QueueStats, ResultBackend, ResultError, SendError, Signature, Task, TaskArgs, TaskContext, TaskError, TaskHandler,
-    TaskOptions, TaskOutcome, TaskRegistry, TaskResult, TaskState, WorkerStatus,
+    memory, protocol, AsyncResult, Blob, BlobStore, Broker, BrokerError, Chain, Client, DeadLetter, DeadSelector,
+    ExecutionKind, QueueStats, Record, RecordStore, Resources, ResultBackend, ResultError, RetryMethod, SendError,
+    Signature, Task, TaskArgs, TaskContext, TaskError, TaskHandler, TaskOptions, TaskOutcome, TaskRegistry, TaskResult,
+    TaskState, WorkerStatus,
 };
 pub use celeriac_macros::task;
 pub use celeriac_worker::{shutdown_on_signals, Worker, WorkerConfig, WorkerSummary};
@@ -56,6 +57,8 @@ pub use connect::{connect, Backends};
 /// The crates Celeriac is built from, for advanced use.
 pub mod crates {
     pub use celeriac_core as core;
+    #[cfg(feature = "redis")]
+    pub use celeriac_redis as redis;
     #[cfg(feature = "sqlite")]
     pub use celeriac_sqlite as sqlite;
     pub use celeriac_worker as worker;

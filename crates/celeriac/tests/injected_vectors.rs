@@ -1,5 +1,6 @@
 //! The hand-built malformed envelopes of `tests/fixtures/celery/injected-*`,
-//! pushed byte for byte through the embedded broker to a running worker:
+//! pushed byte for byte through the embedded broker, and onto a Redis list
+//! exactly as a Python client would `LPUSH` them, to a running worker:
 //! each ends with a result where Celery writes one, or a dead letter whose
 //! reason names the problem where it cannot run; the worker never panics,
 //! keeps running, and then processes a normal task.
@@ -10,8 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use celeriac::crates::core::NewMessage;
+use celeriac::crates::redis::RedisStore;
 use celeriac::crates::sqlite::{SqliteConfig, SqliteStore};
 use celeriac::{task, Broker, Client, ResultBackend, TaskRegistry, TaskState, Worker, WorkerConfig};
+use celeriac_testkit::services::{require_service, unique_name};
 use serde_json::{json, Value};
 
 #[task(name = "tasks.add")]
@@ -84,7 +87,7 @@ impl Drop for Stop {
     }
 }
 
-async fn wait_queue_settled(broker: &SqliteStore) -> celeriac::QueueStats {
+async fn wait_queue_settled(broker: &dyn Broker) -> celeriac::QueueStats {
     let start = Instant::now();
     loop {
         let stats = broker.stats().await.unwrap();
@@ -98,7 +101,32 @@ async fn wait_queue_settled(broker: &SqliteStore) -> celeriac::QueueStats {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running() {
+async fn injected_vectors_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(SqliteConfig::new(dir.path().join("x.db"))).unwrap());
+    injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running(store, dir.path()).await;
+}
+
+/// On Redis the worker meets them as Celery's would: raw kombu envelopes on
+/// the queue list, some without a delivery tag (which kombu would lose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_vectors_on_redis() {
+    const REDIS: &str = "127.0.0.1:6379";
+    if !require_service("redis", REDIS) {
+        return;
+    }
+    let prefix = unique_name("vectors");
+    let url = format!("redis://{REDIS}/0?global_keyprefix={prefix}:");
+    let store = Arc::new(RedisStore::open_url(&url).expect("open the Redis store"));
+    let dir = tempfile::tempdir().unwrap();
+    injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running(store.clone(), dir.path()).await;
+    store.delete_everything().await.expect("delete the test's keys");
+}
+
+async fn injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running<S>(store: Arc<S>, dir: &Path)
+where
+    S: Broker + ResultBackend + 'static,
+{
     // Every injected vector on disk is in the table, and only those.
     let mut on_disk: Vec<String> = std::fs::read_dir(fixtures())
         .unwrap()
@@ -111,9 +139,7 @@ async fn injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running() 
     listed.sort();
     assert_eq!(on_disk, listed, "the injected vectors on disk and in this test differ");
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(SqliteConfig::new(dir.path().join("x.db"))).unwrap());
-    let execution_log = dir.path().join("executions.log");
+    let execution_log = dir.join("executions.log");
     let mut registry = TaskRegistry::new();
     registry.register::<add>();
     let config = WorkerConfig {
@@ -176,7 +202,7 @@ async fn injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running() 
             Dead(_) => unreachable!(),
         }
     }
-    let settled = wait_queue_settled(&store).await;
+    let settled = wait_queue_settled(store.as_ref()).await;
 
     // Dead letters: exactly one per vector that cannot run, raw bytes kept,
     // the reason naming the problem.
@@ -242,7 +268,7 @@ async fn injected_vectors_end_as_the_policy_says_and_the_worker_keeps_running() 
     let client = Client::new(store.clone(), store.clone() as Arc<dyn ResultBackend>);
     let r = client.send(add::s(40, 2)).await.unwrap();
     assert_eq!(r.get(WAIT).await.unwrap(), 42);
-    let settled = wait_queue_settled(&store).await;
+    let settled = wait_queue_settled(store.as_ref()).await;
     assert_eq!(
         settled.dead,
         expected_dead.len() as u64,

@@ -81,6 +81,13 @@ pub struct ProduceArgs {
     /// Task name.
     #[arg(long, default_value = "celeriac.noop")]
     pub task: String,
+    /// Queue to send to.
+    #[arg(long, default_value = "celery")]
+    pub queue: String,
+    /// One of the peer harness's task kinds, instead of --task: `noop`,
+    /// `sleep` (10 ms) or `cpu` (5 ms of thread CPU time).
+    #[arg(long, value_enum, conflicts_with_all = ["task", "numbered"])]
+    pub kind: Option<PeerKind>,
     /// Give task number i (from 0) the arguments [i, i], so that each
     /// result can be checked (`celeriac.add` returns 2i).
     #[arg(long)]
@@ -94,8 +101,34 @@ pub struct ProduceArgs {
     pub hold: bool,
 }
 
+/// The task kinds of the peer harness in ../shared/bench.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PeerKind {
+    /// `celeriac.noop`.
+    Noop,
+    /// `celeriac.sleep(0.01)`.
+    Sleep,
+    /// `celeriac.burn(5)`: 5 ms of thread CPU time on the cpu pool.
+    Cpu,
+}
+
+impl ProduceArgs {
+    /// The message every task of this run is a copy of.
+    fn template(&self) -> Signature {
+        let sig = match self.kind {
+            None => Signature::new(&self.task),
+            Some(PeerKind::Noop) => Signature::new("celeriac.noop"),
+            Some(PeerKind::Sleep) => Signature::new("celeriac.sleep").args((0.01,)),
+            Some(PeerKind::Cpu) => Signature::new("celeriac.burn").args((5.0,)),
+        };
+        sig.queue(&self.queue)
+    }
+}
+
 /// Where the phases keep their stores.
 pub(crate) struct BenchEnv {
+    /// The Redis URL to measure, or `None` for the embedded store.
+    redis: Option<String>,
     dir: PathBuf,
     full: bool,
     concurrency: usize,
@@ -104,8 +137,21 @@ pub(crate) struct BenchEnv {
 
 impl BenchEnv {
     fn url(&self, name: &str) -> String {
-        let sync = if self.full { "?synchronous=full" } else { "" };
-        format!("sqlite://{}{sync}", self.dir.join(format!("{name}.db")).display())
+        match &self.redis {
+            // Each phase in its own key prefix, deleted at the end.
+            Some(base) => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}global_keyprefix={}", self.redis_prefix(name))
+            }
+            None => {
+                let sync = if self.full { "?synchronous=full" } else { "" };
+                format!("sqlite://{}{sync}", self.dir.join(format!("{name}.db")).display())
+            }
+        }
+    }
+
+    fn redis_prefix(&self, name: &str) -> String {
+        format!("celeriac-bench-{}-{name}:", std::process::id())
     }
 
     fn worker_args(&self) -> Vec<String> {
@@ -124,16 +170,30 @@ impl Drop for BenchEnv {
     }
 }
 
+impl BenchEnv {
+    /// Deletes the phases' Redis keys.
+    async fn clean_up(&self) {
+        if self.redis.is_none() {
+            return;
+        }
+        for name in ["enqueue", "drain", "e2e", "latency"] {
+            if let Ok(store) = celeriac::crates::redis::RedisStore::open_url(&self.url(name)) {
+                let _ = store.delete_everything().await;
+            }
+        }
+    }
+}
+
 fn client(url: &str) -> anyhow::Result<Client> {
     let b = celeriac::connect(Some(url), None)?;
     Ok(Client::new(b.broker, b.backend))
 }
 
-async fn enqueue_batched(client: &Client, tasks: usize, batch: usize, task: &str) -> anyhow::Result<()> {
+async fn enqueue_batched(client: &Client, tasks: usize, batch: usize, template: &Signature) -> anyhow::Result<()> {
     let mut left = tasks;
     while left > 0 {
         let n = left.min(batch.max(1));
-        let sigs = (0..n).map(|_| Signature::new(task)).collect();
+        let sigs = (0..n).map(|_| template.clone()).collect();
         client.send_many(sigs).await?;
         left -= n;
     }
@@ -141,9 +201,14 @@ async fn enqueue_batched(client: &Client, tasks: usize, batch: usize, task: &str
 }
 
 pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
-    if ctx.broker_url.as_deref().is_some_and(|u| !u.starts_with("sqlite://")) {
-        bail!("bench measures the embedded store on temporary files; other brokers come with their issues");
-    }
+    // The embedded store is measured on temporary files; Redis on the given
+    // server, in key prefixes of this run only.
+    let redis = match ctx.broker_url.as_deref() {
+        None => None,
+        Some(u) if u.starts_with("sqlite://") => None,
+        Some(u) if u.starts_with("redis") => Some(u.to_owned()),
+        Some(u) => bail!("bench measures the embedded store or Redis, not `{u}`"),
+    };
     if args.tasks == 0 || args.batch == 0 {
         bail!("--tasks and --batch must be positive");
     }
@@ -151,6 +216,7 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
     let dir = base.join(format!("celeriac-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let env = BenchEnv {
+        redis,
         dir,
         full: args.synchronous_full,
         concurrency: args.concurrency,
@@ -171,7 +237,7 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
         }
         report.rate("enqueue_single", args.single_tasks, t.elapsed());
         let t = Instant::now();
-        enqueue_batched(&c, args.tasks, args.batch, "celeriac.noop").await?;
+        enqueue_batched(&c, args.tasks, args.batch, &Signature::new("celeriac.noop")).await?;
         report.rate("enqueue_batched", args.tasks, t.elapsed());
     }
 
@@ -181,7 +247,7 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
             args.tasks
         );
         let url = env.url("drain");
-        enqueue_batched(&client(&url)?, args.tasks, args.batch, "celeriac.noop").await?;
+        enqueue_batched(&client(&url)?, args.tasks, args.batch, &Signature::new("celeriac.noop")).await?;
         let spawned = unix_now();
         let mut worker = WorkerProc::spawn(&url, &env.worker_args(), Some(args.tasks))?;
         let done = worker.report(Duration::from_secs(600)).await?;
@@ -228,6 +294,7 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
         worker.stop().await;
     }
 
+    env.clean_up().await;
     report.print_table();
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.to_json())?;
@@ -242,12 +309,15 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
 
 /// Enqueues `tasks` calls in batches, call number i with arguments [i, i];
 /// returns the task ids in order.
-async fn enqueue_numbered(client: &Client, tasks: usize, batch: usize, task: &str) -> anyhow::Result<Vec<String>> {
+async fn enqueue_numbered(client: &Client, args: &ProduceArgs) -> anyhow::Result<Vec<String>> {
+    let (tasks, batch) = (args.tasks, args.batch);
     let mut ids = Vec::with_capacity(tasks);
     while ids.len() < tasks {
         let start = ids.len();
         let end = tasks.min(start + batch.max(1));
-        let sigs = (start..end).map(|i| Signature::new(task).args([i, i])).collect();
+        let sigs = (start..end)
+            .map(|i| Signature::new(&args.task).args([i, i]).queue(&args.queue))
+            .collect();
         ids.extend(client.send_many(sigs).await?.iter().map(|r| r.id().to_owned()));
     }
     Ok(ids)
@@ -259,9 +329,9 @@ pub async fn produce(ctx: Context, args: ProduceArgs) -> anyhow::Result<()> {
     let c = Client::new(backends.broker, backends.backend);
     let t0 = unix_now();
     let ids = if args.numbered {
-        enqueue_numbered(&c, args.tasks, args.batch, &args.task).await?
+        enqueue_numbered(&c, &args).await?
     } else {
-        enqueue_batched(&c, args.tasks, args.batch, &args.task).await?;
+        enqueue_batched(&c, args.tasks, args.batch, &args.template()).await?;
         Vec::new()
     };
     let t1 = unix_now();

@@ -1,4 +1,4 @@
-//! `celeriac worker`.
+//! `celeriac worker`: the built-in tasks and the photo app's `faces.*`.
 
 use std::time::Duration;
 
@@ -13,7 +13,13 @@ pub async fn run(ctx: Context, args: WorkerArgs) -> anyhow::Result<()> {
     let config = worker_config(&args, &ctx.file)?;
     let backends = ctx.connect()?;
     tracing::info!(broker = %backends.broker_url, "connected");
-    let worker = Worker::new(backends.broker, backends.backend, builtins::registry(), config);
+    // The photo app's tasks too, so a dedicated worker serves uploads made
+    // through `celeriac serve` or a Python client; they read photos from the
+    // blob store, which reaches them as a resource.
+    let mut registry = builtins::registry();
+    registry.merge(&celeriac_photos::tasks::registry());
+    let worker = Worker::new(backends.broker.clone(), backends.backend.clone(), registry, config)
+        .with_resources(backends.resources());
     let shutdown = shutdown_on_signals();
     if let Some(target) = args.bench_report {
         tokio::spawn(bench_report(worker.counters(), target, shutdown.clone()));

@@ -195,3 +195,35 @@ pub fn executions(logs: &[&Path]) -> HashMap<String, usize> {
     }
     counts
 }
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The venv's Python (`.venv`, made by scripts/test) if it has Celery
+/// 5.7.0 and `modules` importable; otherwise `None` after printing why it
+/// skips, or a panic under `CI=true`, where a missing tool is a failure.
+pub fn celery_python(modules: &[&str]) -> Option<PathBuf> {
+    let python = repo_root().join(".venv/bin/python");
+    let imports = modules.iter().map(|m| format!("import {m}\n")).collect::<String>();
+    let check = format!("{imports}import celery, sys\nsys.exit(0 if celery.__version__ == '5.7.0' else 1)");
+    let ok = Command::new(&python)
+        .args(["-c", &check])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    let what = std::iter::once("celery==5.7.0")
+        .chain(modules.iter().copied())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the .venv lacks {what} (scripts/test installs them)");
+    }
+    println!("skipping: no .venv with {what} (run scripts/test to create it)");
+    None
+}

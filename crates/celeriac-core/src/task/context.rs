@@ -1,5 +1,6 @@
 //! What a running task can learn about itself and do.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use serde_json::Value;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::error::TaskError;
+use super::resources::Resources;
 use crate::backend::ResultBackend;
 use crate::protocol::{TaskHeaders, TaskMessage};
 use crate::result::TaskResult;
@@ -22,6 +24,7 @@ pub struct TaskContext {
     inner: Arc<ContextInner>,
 }
 
+#[derive(Clone)]
 struct ContextInner {
     message: Arc<TaskMessage>,
     queue: String,
@@ -30,6 +33,7 @@ struct ContextInner {
     cancel: CancellationToken,
     backend: Option<Arc<dyn ResultBackend>>,
     runtime: Option<tokio::runtime::Handle>,
+    resources: Arc<Resources>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -60,8 +64,17 @@ impl TaskContext {
                 cancel: CancellationToken::new(),
                 backend,
                 runtime: tokio::runtime::Handle::try_current().ok(),
+                resources: Arc::default(),
             }),
         }
+    }
+
+    /// This context with the worker's shared services (see
+    /// [`TaskContext::resource`]).
+    #[must_use]
+    pub fn with_resources(mut self, resources: Arc<Resources>) -> Self {
+        Arc::make_mut(&mut self.inner).resources = resources;
+        self
     }
 
     /// A context for calling a task function directly (tests, inline use):
@@ -143,6 +156,23 @@ impl TaskContext {
         &self.inner.cancel
     }
 
+    /// The worker's shared service of type `T` (registered with
+    /// `Worker::with_resources`), e.g. `ctx.resource::<Arc<dyn BlobStore>>()`.
+    pub fn resource<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.inner.resources.get::<T>().cloned()
+    }
+
+    /// Runs an async call — a blob read, an async client — to completion
+    /// from a `blocking` or `cpu` task, on the worker's runtime (so clients
+    /// that need Tokio's reactor work), or on a minimal executor when there
+    /// is none. Never call it from an `async` task: await instead.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.inner.runtime {
+            Some(handle) => handle.block_on(future),
+            None => futures::executor::block_on(future),
+        }
+    }
+
     /// A retry request after `countdown`, to return as the task's error.
     pub fn retry_in(&self, countdown: Duration, reason: impl Into<String>) -> TaskError {
         TaskError::retry_in(countdown, reason)
@@ -176,9 +206,9 @@ impl TaskContext {
     /// As [`TaskContext::progress`].
     pub fn progress_blocking(&self, state: &str, meta: impl Serialize) -> Result<(), TaskError> {
         let meta: Value = serde_json::to_value(meta).map_err(|e| TaskError::new("TypeError", e.to_string()))?;
-        match &self.inner.runtime {
-            Some(handle) => handle.block_on(self.progress(state, meta)),
-            None => Ok(()),
+        if self.inner.runtime.is_none() {
+            return Ok(());
         }
+        self.block_on(self.progress(state, meta))
     }
 }

@@ -7,6 +7,7 @@ mod error;
 mod handler;
 mod options;
 mod registry;
+mod resources;
 
 pub use args::{decode_arg, Param, TaskArgs};
 pub use context::TaskContext;
@@ -14,6 +15,7 @@ pub use error::{RetryRequest, TaskError};
 pub use handler::{BoxFuture, TaskHandler, TaskOutcome};
 pub use options::{Backoff, ExecutionKind, TaskOptions};
 pub use registry::{RegisteredTask, TaskRegistry};
+pub use resources::Resources;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -3,8 +3,43 @@
 -- The first "name": "value" string in an envelope's JSON text. Task
 -- bodies are base64 (or escaped) inside the envelope, so their contents
 -- cannot match; this reads kombu's fields without decoding ~1 KB of JSON.
+-- A plain find (memchr) locates the name and an anchored match reads the
+-- value: a pattern tried at every position costs ~10 us per envelope.
 local function field(env, name)
-  return string.match(env, '"' .. name .. '"%s*:%s*"([^"]*)"')
+  local needle = '"' .. name .. '"'
+  local from = 1
+  while true do
+    local _, e = string.find(env, needle, from, true)
+    if not e then return nil end
+    local value = string.match(env, '^%s*:%s*"([^"]*)"', e + 1)
+    if value then return value end
+    from = e + 1
+  end
+end
+
+-- An `unacked` entry as kombu writes it: `[envelope, exchange, routing
+-- key]` with the envelope as a JSON object, so that a Celery worker's
+-- visibility-timeout restore can read Celeriac's entries too. Bytes that
+-- are not a JSON object (garbage pushed on a queue) go in as a JSON string.
+local function unacked_entry(env, queue)
+  local last = #env
+  while last > 0 and string.find(' \t\r\n', string.sub(env, last, last), 1, true) do last = last - 1 end
+  if string.byte(env, 1) == 123 and string.byte(env, last) == 125 then -- '{' … '}'
+    return '[' .. env .. ', "", ' .. cjson.encode(queue) .. ']'
+  end
+  return cjson.encode({env, '', queue})
+end
+
+-- The envelope (its bytes unchanged) and the queue of an `unacked` entry.
+local function unacked_parts(entry)
+  if string.sub(entry, 1, 2) == '["' then
+    local held = cjson.decode(entry)
+    return held[1], held[3]
+  end
+  -- `[<envelope>, "<exchange>", "<routing key>"]`, from Celeriac or kombu.
+  local env, queue = string.match(entry, '^%[(.*), ".-", (".*)%]%s*$')
+  if not env then error('an unacked entry Celeriac cannot read: ' .. string.sub(entry, 1, 80)) end
+  return env, cjson.decode(queue)
 end
 
 local function days_from_civil(y, m, d)

@@ -28,6 +28,12 @@ for i = 10, #KEYS do
         -- kombu loses such a message; Celeriac gives it a tag to track it.
         seq = seq + 1
         tag = untagged .. seq
+      elseif redis.call('HEXISTS', KEYS[1], tag) == 1 or redis.call('HEXISTS', KEYS[5], tag) == 1 then
+        -- Another copy of this message is held (published twice, or
+        -- restored while still running): kombu would let one overwrite the
+        -- other's entry and lose it; a tag of its own keeps both tracked.
+        seq = seq + 1
+        tag = untagged .. seq
       end
       local due = iso_ms(field(env, 'eta'))
       if due and due > now_ms then
@@ -35,7 +41,7 @@ for i = 10, #KEYS do
         redis.call('HSET', KEYS[5], tag, cjson.encode({env, key, queue}))
         redis.call('HINCRBY', KEYS[6], queue, 1)
       else
-        redis.call('HSET', KEYS[1], tag, cjson.encode({env, '', queue}))
+        redis.call('HSET', KEYS[1], tag, unacked_entry(env, queue))
         -- kombu reads this score as the delivery time; the microsecond
         -- steps keep the delivery order for returning messages in order.
         redis.call('ZADD', KEYS[2], tonumber(now_s) + n * 0.00001, tag)

@@ -21,8 +21,8 @@ for _, h in ipairs(held) do
   local tag = h[2]
   local entry = redis.call('HGET', KEYS[1], tag)
   if entry then
-    local msg = cjson.decode(entry)
-    redis.call('RPUSH', list_key(ARGV[1], ARGV[2], ARGV[3], msg[3], msg[1]), msg[1])
+    local env, queue = unacked_parts(entry)
+    redis.call('RPUSH', list_key(ARGV[1], ARGV[2], ARGV[3], queue, env), env)
     redis.call('HDEL', KEYS[1], tag)
     count = count + 1
   end

@@ -9,8 +9,8 @@ for i = last, 4, -2 do
   local owner, d, s = current_lease(KEYS[3], tag, ARGV[i + 1])
   local entry = owner and redis.call('HGET', KEYS[1], tag)
   if entry then
-    local held = cjson.decode(entry)
-    redis.call('RPUSH', list_key(ARGV[1], ARGV[2], ARGV[3], held[3], held[1]), held[1])
+    local env, queue = unacked_parts(entry)
+    redis.call('RPUSH', list_key(ARGV[1], ARGV[2], ARGV[3], queue, env), env)
     redis.call('HDEL', KEYS[1], tag)
     redis.call('ZREM', KEYS[2], tag)
     redis.call('HSET', KEYS[3], tag, '- ' .. d .. ' ' .. s)
