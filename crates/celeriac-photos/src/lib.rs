@@ -6,7 +6,7 @@
 //! `faces.detect` (chained to `faces.thumbnail`) with the blob's key; it
 //! answers at once, and the page is updated over server-sent events when
 //! the workers are done. `celeriac serve` mounts it at `/photos` ([`mount`]);
-//! `examples/photo-faces.rs` runs it alone.
+//! `crates/celeriac-photos/examples/photo-faces.rs` runs it alone.
 //!
 //! ```no_run
 //! use celeriac_photos::{mount, tasks, Photos, PhotosConfig};

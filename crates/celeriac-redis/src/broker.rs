@@ -265,7 +265,19 @@ impl Broker for RedisStore {
         let hub = self.shared.hub();
         let mut subscriptions = Vec::with_capacity(request.queues.len());
         for queue in request.queues {
-            subscriptions.push(hub.subscribe(&self.shared.keys.wake_channel(queue)).await);
+            let name = self.shared.keys.wake_channel(queue);
+            let kept = self
+                .shared
+                .wake_subscriptions
+                .lock()
+                .is_ok_and(|m| m.contains_key(&name));
+            if !kept {
+                let held = hub.subscribe(&name).await;
+                if let Ok(mut map) = self.shared.wake_subscriptions.lock() {
+                    map.entry(name.clone()).or_insert(held);
+                }
+            }
+            subscriptions.push(hub.subscribe(&name).await);
         }
         let deadline = Instant::now() + request.wait;
         loop {

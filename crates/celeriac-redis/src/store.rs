@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     pub(crate) conn: ConnectionManager,
     pub(crate) scripts: Scripts,
     hub: OnceLock<Arc<Hub>>,
+    /// Wake-up channels kept subscribed for the store's life: subscribing
+    /// per fetch would leave gaps in which a producer's wake-up is missed
+    /// and the consumer waits a whole poll interval.
+    pub(crate) wake_subscriptions: Mutex<std::collections::HashMap<String, crate::hub::Subscription>>,
     /// Queues whose kombu bindings this process has declared.
     pub(crate) declared: Mutex<HashSet<String>>,
     maintenance: OnceLock<tokio::task::JoinHandle<()>>,
@@ -134,6 +138,7 @@ impl RedisStore {
                 conn,
                 scripts: Scripts::new(),
                 hub: OnceLock::new(),
+                wake_subscriptions: Mutex::new(std::collections::HashMap::new()),
                 declared: Mutex::new(HashSet::new()),
                 maintenance: OnceLock::new(),
                 instance: format!("celeriac-untagged-{}-", uuid::Uuid::new_v4().simple()),

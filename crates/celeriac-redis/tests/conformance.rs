@@ -4,7 +4,8 @@
 //! The suite's messages are opaque bytes, not Celery envelopes, so their ETA
 //! is known only at enqueue: the broker runs with `eta=broker` here. The
 //! Celery-compatible default (ETA tasks published to the queue, moved to the
-//! delayed set when first fetched) is covered in `celery_layout.rs`.
+//! delayed set when first fetched) is covered by the interoperability tests
+//! (`crates/celeriac-cli/tests/celery_interop.rs`).
 
 use std::sync::Arc;
 
