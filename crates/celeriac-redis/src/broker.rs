@@ -13,20 +13,26 @@ use redis::AsyncCommands as _;
 
 use crate::config::EtaPublish;
 use crate::results;
-use crate::store::{now_ms, now_secs, to_broker_error, RedisStore, Shared};
+use crate::store::{now_ms, to_broker_error, RedisStore, Shared};
 
 type Res<T> = Result<T, BrokerError>;
 
-/// Celeriac's delivery tag: the lease serial and kombu's delivery tag.
-fn tag(serial: i64, delivery_tag: &str) -> DeliveryTag {
-    DeliveryTag(format!("{serial}:{delivery_tag}"))
+/// A delivery tag of this broker is the delivery's field in `unacked`:
+/// kombu's delivery tag, `#`, and a lease id (see `fetch`).
+pub(crate) fn delivery_field(t: &DeliveryTag) -> Res<&str> {
+    if t.0.contains('#') {
+        Ok(&t.0)
+    } else {
+        Err(BrokerError::Invalid(format!(
+            "`{}` is not a delivery tag of this broker",
+            t.0
+        )))
+    }
 }
 
-fn parse_tag(t: &DeliveryTag) -> Res<(&str, &str)> {
-    t.0.split_once(':')
-        .filter(|(serial, _)| serial.parse::<u64>().is_ok())
-        .map(|(serial, tag)| (tag, serial))
-        .ok_or_else(|| BrokerError::Invalid(format!("`{}` is not a delivery tag of this broker", t.0)))
+/// kombu's delivery tag within a delivery field, if the message had one.
+pub(crate) fn kombu_tag(field: &str) -> Option<&str> {
+    field.rsplit_once('#').map(|(tag, _)| tag).filter(|tag| !tag.is_empty())
 }
 
 fn millis(d: Duration) -> i64 {
@@ -48,10 +54,12 @@ pub(crate) async fn release_owner(shared: &Shared, owner: &str) -> Res<u64> {
         .key(&shared.keys.leases)
         .key(&shared.keys.workers)
         .key(shared.keys.heartbeat(owner))
+        .key(shared.keys.staging_registry(owner))
+        .key(&shared.keys.deliveries)
+        .arg(owner)
         .arg(&shared.config.global_keyprefix)
         .arg(&shared.config.sep)
         .arg(shared.steps_arg())
-        .arg(owner)
         .invoke_async(&mut conn)
         .await
         .map_err(to_broker_error)?;
@@ -73,54 +81,6 @@ impl RedisStore {
                 pipe.sadd(&self.shared.keys.queues, *queue).ignore();
             }
         }
-    }
-
-    async fn fetch_once(&self, request: &FetchRequest<'_>, lists: &[(String, String)]) -> Res<Vec<Delivery>> {
-        let mut invocation = self.shared.scripts.fetch.prepare_invoke();
-        invocation
-            .key(&self.shared.keys.unacked)
-            .key(&self.shared.keys.unacked_index)
-            .key(&self.shared.keys.leases)
-            .key(&self.shared.keys.delayed)
-            .key(&self.shared.keys.delayed_msgs)
-            .key(&self.shared.keys.delayed_count)
-            .key(&self.shared.keys.revoked)
-            .key(self.shared.keys.heartbeat(request.consumer))
-            .key(&self.shared.keys.workers)
-            .arg(format!("{:.6}", now_secs()))
-            .arg(now_ms())
-            .arg(request.max)
-            .arg(request.consumer)
-            .arg(format!(
-                "{}{}-",
-                self.shared.instance,
-                self.shared.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ))
-            .arg(millis(request.lease));
-        for (key, queue) in lists {
-            invocation.key(key).arg(queue);
-        }
-        let mut conn = self.shared.conn();
-        let flat: Vec<redis::Value> = invocation.invoke_async(&mut conn).await.map_err(to_broker_error)?;
-        let mut out = Vec::with_capacity(flat.len() / 7);
-        for chunk in flat.chunks_exact(7) {
-            let payload: Vec<u8> = redis::from_redis_value_ref(&chunk[0]).map_err(|e| bad_reply(&e))?;
-            let delivery_tag: String = redis::from_redis_value_ref(&chunk[1]).map_err(|e| bad_reply(&e))?;
-            let queue: String = redis::from_redis_value_ref(&chunk[2]).map_err(|e| bad_reply(&e))?;
-            let deliveries: i64 = redis::from_redis_value_ref(&chunk[3]).map_err(|e| bad_reply(&e))?;
-            let serial: i64 = redis::from_redis_value_ref(&chunk[4]).map_err(|e| bad_reply(&e))?;
-            let revoked: i64 = redis::from_redis_value_ref(&chunk[5]).map_err(|e| bad_reply(&e))?;
-            let task_id: String = redis::from_redis_value_ref(&chunk[6]).map_err(|e| bad_reply(&e))?;
-            out.push(Delivery {
-                tag: tag(serial, &delivery_tag),
-                queue,
-                task_id: (!task_id.is_empty()).then_some(task_id),
-                payload,
-                deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
-                revoked: revoked == 1,
-            });
-        }
-        Ok(out)
     }
 
     /// Ids of dead letters chosen by `which`.
@@ -175,10 +135,6 @@ fn unacked_queue(entry: &[u8]) -> Option<String> {
     let body = text.trim_end().strip_suffix(']')?;
     let (_, last) = body.rsplit_once(", \"")?;
     serde_json::from_str(&format!("\"{last}")).ok()
-}
-
-fn bad_reply(e: &dyn std::fmt::Display) -> BrokerError {
-    BrokerError::Internal(format!("unexpected reply from a Celeriac script: {e}"))
 }
 
 #[async_trait]
@@ -282,7 +238,7 @@ impl Broker for RedisStore {
         let deadline = Instant::now() + request.wait;
         loop {
             let seen: Vec<u64> = subscriptions.iter().map(|s| s.channel.generation()).collect();
-            let got = self.fetch_once(&request, &lists).await?;
+            let got = crate::fetch::fetch_batch(&self.shared, &request, &lists).await?;
             if !got.is_empty() || request.wait.is_zero() {
                 return Ok(got);
             }
@@ -315,7 +271,7 @@ impl Broker for RedisStore {
             .arg(&worker.id)
             .arg(millis(lease))
             .arg(record)
-            .arg(format!("{:.6}", now_secs()))
+            .arg(crate::fetch::delivery_time())
             .invoke_async(&mut self.shared.conn())
             .await
             .map_err(to_broker_error)?;
@@ -357,12 +313,12 @@ impl Broker for RedisStore {
             .key(&self.shared.keys.unacked)
             .key(&self.shared.keys.unacked_index)
             .key(&self.shared.keys.leases)
+            .key(&self.shared.keys.deliveries)
             .arg(&self.shared.config.global_keyprefix)
             .arg(&self.shared.config.sep)
             .arg(self.shared.steps_arg());
         for t in tags {
-            let (delivery_tag, serial) = parse_tag(t)?;
-            invocation.arg(delivery_tag).arg(serial);
+            invocation.arg(delivery_field(t)?);
         }
         let n: i64 = invocation
             .invoke_async(&mut self.shared.conn())
@@ -373,7 +329,6 @@ impl Broker for RedisStore {
 
     async fn defer(&self, t: &DeliveryTag, until: DateTime<Utc>) -> Res<()> {
         self.ensure_maintenance();
-        let (delivery_tag, serial) = parse_tag(t)?;
         let _: i64 = self
             .shared
             .scripts
@@ -384,8 +339,7 @@ impl Broker for RedisStore {
             .key(&self.shared.keys.delayed)
             .key(&self.shared.keys.delayed_msgs)
             .key(&self.shared.keys.delayed_count)
-            .arg(delivery_tag)
-            .arg(serial)
+            .arg(delivery_field(t)?)
             .arg(until.timestamp_millis())
             .arg(&self.shared.config.global_keyprefix)
             .arg(&self.shared.config.sep)
@@ -397,7 +351,6 @@ impl Broker for RedisStore {
     }
 
     async fn dead_letter(&self, t: &DeliveryTag, reason: &str) -> Res<()> {
-        let (delivery_tag, serial) = parse_tag(t)?;
         let _: i64 = self
             .shared
             .scripts
@@ -410,8 +363,8 @@ impl Broker for RedisStore {
             .key(&self.shared.keys.dead_count)
             .key(&self.shared.keys.dead_seq)
             .key(&self.shared.keys.dead_payload)
-            .arg(delivery_tag)
-            .arg(serial)
+            .key(&self.shared.keys.deliveries)
+            .arg(delivery_field(t)?)
             .arg(reason)
             .arg(now_ms())
             .invoke_async(&mut self.shared.conn())

@@ -14,8 +14,10 @@ pub(crate) struct Keys {
     pub(crate) unacked: String,
     /// kombu's zset of delivery times of `unacked` entries.
     pub(crate) unacked_index: String,
-    /// Per delivery tag: `owner deliveries serial` (Celeriac's leases).
+    /// Per delivery (its `unacked` field): `owner order` (Celeriac's leases).
     pub(crate) leases: String,
+    /// Per kombu delivery tag: how many times the message was delivered.
+    pub(crate) deliveries: String,
     /// Zset of delayed delivery tags by due time (ms).
     pub(crate) delayed: String,
     /// Hash of delayed messages: tag → `[envelope, list key, queue]`.
@@ -50,6 +52,7 @@ impl Keys {
             unacked: format!("{p}unacked"),
             unacked_index: format!("{p}unacked_index"),
             leases: own("leases"),
+            deliveries: own("deliveries"),
             delayed: own("delayed"),
             delayed_msgs: own("delayed.msgs"),
             delayed_count: own("delayed.count"),
@@ -119,6 +122,18 @@ impl Keys {
     /// Channel Celeriac producers publish on after enqueueing to `queue`.
     pub(crate) fn wake_channel(&self, queue: &str) -> String {
         format!("{}celeriac.wake.{queue}", self.prefix)
+    }
+
+    /// A consumer's staging registry: a hash of its staging lists, each
+    /// naming the list its messages came from.
+    pub(crate) fn staging_registry(&self, owner: &str) -> String {
+        format!("{}celeriac.staging.{owner}", self.prefix)
+    }
+
+    /// Where a fetch by `owner` moves messages taken from `list` until they
+    /// are filed as held: a crash in between leaves them here, not lost.
+    pub(crate) fn staging_list(&self, owner: &str, list: &str) -> String {
+        format!("{}celeriac.staging.{owner}{}{list}", self.prefix, self.sep)
     }
 
     /// A worker's heartbeat key; it expires when the worker stops.

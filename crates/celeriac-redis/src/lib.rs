@@ -8,8 +8,13 @@
 //! clients and workers share queues and results with Celeriac.
 //!
 //! Better than Celery while compatible:
-//! - every change is one Lua script (a batch of up to hundreds of messages
-//!   per round trip, no message lost between steps);
+//! - no round trip per task: a fetch takes a batch in three round trips of
+//!   native commands (through per-consumer staging lists, so a crash at any
+//!   step loses nothing), results and acknowledgements go in one pipeline,
+//!   and the rarer changes are each one atomic Lua script;
+//! - every delivery is filed under its own `unacked` field, so duplicated
+//!   messages never overwrite each other's entry and a late acknowledgement
+//!   cannot remove a newer delivery;
 //! - a Celeriac worker's messages are tied to its heartbeat key: when it
 //!   dies they return within one lease, while entries Celeriac does not own
 //!   are left to Celery's own visibility-timeout rule;
@@ -21,6 +26,8 @@ mod blob_store;
 mod broker;
 mod chords;
 mod config;
+mod envelope;
+mod fetch;
 mod hub;
 mod keys;
 mod maintenance;

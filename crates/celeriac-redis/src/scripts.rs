@@ -1,6 +1,6 @@
-//! The Lua scripts: every multi-step change is one atomic script, so a
-//! crash between steps cannot lose or duplicate a message, and a batch costs
-//! one round trip.
+//! The Lua scripts: every multi-step change off the hot path is one atomic
+//! script, so a crash between steps cannot lose or duplicate a message.
+//! Fetching and settling use native commands instead (see `fetch`).
 
 use redis::Script;
 
@@ -16,8 +16,7 @@ fn source(body: &str) -> String {
 
 /// Every script, compiled once per broker.
 pub(crate) struct Scripts {
-    pub(crate) fetch: Script,
-    pub(crate) settle: Script,
+    pub(crate) unstage: Script,
     pub(crate) requeue: Script,
     pub(crate) defer: Script,
     pub(crate) dead_letter: Script,
@@ -34,8 +33,7 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Scripts {
         Scripts {
-            fetch: with_common(include_str!("lua/fetch.lua")),
-            settle: with_common(include_str!("lua/settle.lua")),
+            unstage: with_common(include_str!("lua/unstage.lua")),
             requeue: with_common(include_str!("lua/requeue.lua")),
             defer: with_common(include_str!("lua/defer.lua")),
             dead_letter: with_common(include_str!("lua/dead_letter.lua")),

@@ -70,10 +70,15 @@ pub(crate) struct Shared {
     /// Queues whose kombu bindings this process has declared.
     pub(crate) declared: Mutex<HashSet<String>>,
     maintenance: OnceLock<tokio::task::JoinHandle<()>>,
-    /// Unique per store: prefix of tags given to messages that lack one.
+    /// Unique per store (48 random bits): the prefix of its lease ids.
     pub(crate) instance: String,
-    /// Counts fetches, so each gives unique tags.
+    /// Counts fetches, so each gives unique lease ids.
     pub(crate) fetches: std::sync::atomic::AtomicU64,
+    /// One fetch at a time per consumer: a fetch owns the consumer's
+    /// staging lists until it has filed their messages.
+    fetch_locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last fetch order base handed out (milliseconds, kept increasing).
+    order_base: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -141,8 +146,10 @@ impl RedisStore {
                 wake_subscriptions: Mutex::new(std::collections::HashMap::new()),
                 declared: Mutex::new(HashSet::new()),
                 maintenance: OnceLock::new(),
-                instance: format!("celeriac-untagged-{}-", uuid::Uuid::new_v4().simple()),
+                instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
                 fetches: std::sync::atomic::AtomicU64::new(0),
+                fetch_locks: Mutex::new(std::collections::HashMap::new()),
+                order_base: std::sync::atomic::AtomicI64::new(0),
             }),
         })
     }
@@ -222,6 +229,30 @@ impl Shared {
     /// A clone of the multiplexed connection (cheap).
     pub(crate) fn conn(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// A number larger than any handed out before by this store: the time
+    /// in milliseconds, or one more than the last when that is not larger.
+    pub(crate) fn next_order_base(&self) -> i64 {
+        let now = now_ms();
+        let previous = self
+            .order_base
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |last| Some(now.max(last + 1)),
+            )
+            .unwrap_or(now);
+        now.max(previous + 1)
+    }
+
+    /// The lock that serializes `consumer`'s fetches.
+    pub(crate) fn fetch_lock(&self, consumer: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.fetch_locks.lock() {
+            Ok(mut locks) => locks.entry(consumer.to_owned()).or_default().clone(),
+            // A panic while the map was locked leaves it intact: use it.
+            Err(poisoned) => poisoned.into_inner().entry(consumer.to_owned()).or_default().clone(),
+        }
     }
 
     pub(crate) fn hub(&self) -> Arc<Hub> {

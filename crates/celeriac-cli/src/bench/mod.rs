@@ -53,8 +53,10 @@ pub struct BenchArgs {
     /// Worker concurrency.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Worker prefetch.
-    #[arg(long, default_value_t = 256)]
+    /// Worker prefetch (messages held at once: fetched, running or waiting
+    /// to be acknowledged). No-op tasks finish faster than a fetch round
+    /// trip, so a deep prefetch keeps the worker busy.
+    #[arg(long, default_value_t = 1024)]
     pub prefetch: usize,
     /// Only these phases (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]

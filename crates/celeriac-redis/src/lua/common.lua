@@ -17,19 +17,6 @@ local function field(env, name)
   end
 end
 
--- An `unacked` entry as kombu writes it: `[envelope, exchange, routing
--- key]` with the envelope as a JSON object, so that a Celery worker's
--- visibility-timeout restore can read Celeriac's entries too. Bytes that
--- are not a JSON object (garbage pushed on a queue) go in as a JSON string.
-local function unacked_entry(env, queue)
-  local last = #env
-  while last > 0 and string.find(' \t\r\n', string.sub(env, last, last), 1, true) do last = last - 1 end
-  if string.byte(env, 1) == 123 and string.byte(env, last) == 125 then -- '{' … '}'
-    return '[' .. env .. ', "", ' .. cjson.encode(queue) .. ']'
-  end
-  return cjson.encode({env, '', queue})
-end
-
 -- The envelope (its bytes unchanged) and the queue of an `unacked` entry.
 local function unacked_parts(entry)
   if string.sub(entry, 1, 2) == '["' then
@@ -42,47 +29,12 @@ local function unacked_parts(entry)
   return env, cjson.decode(queue)
 end
 
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
--- ISO-8601 (as Celery writes `eta`) to milliseconds since the epoch; a naive
--- time is UTC, as Celery reads it. nil when the text is not a timestamp.
-local function iso_ms(s)
-  if not s then return nil end
-  local y, mo, d, h, mi, sec, rest =
-    string.match(s, '^(%d%d%d%d)-(%d%d)-(%d%d)[T ](%d%d):(%d%d):(%d%d)(.*)$')
-  if not y then return nil end
-  local frac = 0
-  local f = string.match(rest, '^%.(%d+)')
-  if f then
-    frac = tonumber('0.' .. f)
-    rest = string.sub(rest, #f + 2)
-  end
-  local offset = 0
-  if rest ~= '' and rest ~= 'Z' then
-    local sign, oh, om = string.match(rest, '^([+-])(%d%d):?(%d%d)$')
-    if not sign then return nil end
-    offset = (tonumber(oh) * 60 + tonumber(om)) * 60
-    if sign == '-' then offset = -offset end
-  end
-  local days = days_from_civil(tonumber(y), tonumber(mo), tonumber(d))
-  local secs = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
-  return math.floor((secs + frac) * 1000)
-end
-
--- A lease record is "owner deliveries serial" ("-" as owner: not leased).
+-- A lease record is "owner order": who holds the delivery, and (digits,
+-- all of one length) in which order the owner received its messages.
 local function lease_parts(v)
-  if not v then return nil, 0, 0 end
-  local o, d, s = string.match(v, '^(%S+) (%d+) (%d+)$')
-  if not o then return nil, 0, 0 end
-  return o, tonumber(d), tonumber(s)
+  if not v then return nil, '' end
+  local o, n = string.match(v, '^(%S+) ?(%d*)')
+  return o, n or ''
 end
 
 -- The list a message of `queue` goes back to, from its priority (ARGV of
@@ -99,9 +51,34 @@ local function list_key(prefix, sep, steps, queue, env)
   return prefix .. queue .. sep .. step
 end
 
--- Checks that `tag`'s current lease has `serial`; returns the record parts.
-local function current_lease(leases, tag, serial)
-  local owner, d, s = lease_parts(redis.call('HGET', leases, tag))
-  if owner == nil or owner == '-' or s ~= tonumber(serial) then return nil end
-  return owner, d, s
+-- The owner of a current delivery (nil when it was acknowledged or
+-- returned since: every delivery has its own field, never reused).
+local function current_lease(leases, f)
+  return (lease_parts(redis.call('HGET', leases, f)))
+end
+
+-- kombu's delivery tag of a delivery's field ("<tag>#<lease id>"), the key
+-- of its delivery count; nil for a message that had no tag.
+local function kombu_tag(field)
+  local tag = string.match(field, '^(.*)#[^#]*$')
+  if tag == nil or tag == '' then return nil end
+  return tag
+end
+
+-- Returns the messages in a consumer's staging lists (moved there by a
+-- fetch that did not finish) to the heads of the lists they came from, in
+-- their order. `registry` is the consumer's hash: staging list -> source.
+local function unstage(registry)
+  local lists = redis.call('HGETALL', registry)
+  local count = 0
+  for i = 1, #lists, 2 do
+    -- A staging list holds the last message moved first; the first moved
+    -- must end at the head (right end) of its list, so it is pushed last.
+    local staged = redis.call('LRANGE', lists[i], 0, -1)
+    for _, env in ipairs(staged) do redis.call('RPUSH', lists[i + 1], env) end
+    count = count + #staged
+    redis.call('DEL', lists[i])
+  end
+  redis.call('DEL', registry)
+  return count
 end
