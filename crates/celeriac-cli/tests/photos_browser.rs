@@ -12,12 +12,12 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::CELERIAC;
+use support::{free_port, CELERIAC};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -54,13 +54,6 @@ fn missing_prerequisite() -> Option<String> {
         return Some("tests/browser/node_modules/playwright-core is missing: npm ci in tests/browser".into());
     }
     None
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A child process killed when the test ends, whatever happens.

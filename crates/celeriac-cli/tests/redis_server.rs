@@ -2,15 +2,15 @@
 //! shared one): a restart with the worker still consuming afterwards, a
 //! unix socket, TLS with a private CA, and a password.
 
-use std::net::TcpListener;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use celeriac::{Client, Signature};
 use serde_json::json;
-
-const CELERIAC: &str = env!("CARGO_BIN_EXE_celeriac");
+use support::{free_port, CELERIAC};
 
 fn redis_server() -> Option<PathBuf> {
     let found = Command::new("redis-server")
@@ -26,13 +26,6 @@ fn redis_server() -> Option<PathBuf> {
     }
     println!("skipping: redis-server is not installed");
     None
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A private Redis, shut down when dropped.

@@ -19,6 +19,7 @@ pub mod protocol;
 mod records;
 mod redact;
 mod result;
+mod signal;
 mod state;
 pub mod task;
 
@@ -36,6 +37,7 @@ pub use protocol::{Chain, DecodeError, DecodeLimits, Signature, TaskMessage};
 pub use records::{check_record_name, Record, RecordStore, MAX_RECORD_NAME_LEN};
 pub use redact::redact_password;
 pub use result::{ExceptionInfo, ExtendedMeta, TaskResult};
+pub use signal::Signal;
 pub use state::TaskState;
 pub use task::{
     ExecutionKind, Resources, Task, TaskArgs, TaskContext, TaskError, TaskHandler, TaskOptions, TaskOutcome,

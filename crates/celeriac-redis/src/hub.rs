@@ -8,37 +8,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use celeriac_core::Signal;
 use futures::StreamExt as _;
 use redis::aio::PubSubSink;
 use tokio::sync::Notify;
 
-/// What waiters of one channel share.
+/// What waiters of one channel share: its wake-up signal, and how many
+/// subscriptions hold it.
 #[derive(Default)]
 pub(crate) struct Channel {
-    generation: AtomicU64,
-    notify: Notify,
+    signal: Signal,
     refs: AtomicU64,
 }
 
-impl Channel {
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
+impl std::ops::Deref for Channel {
+    type Target = Signal;
 
-    fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.notify.notify_waiters();
-    }
-
-    /// Waits until the generation moves past `seen` or `timeout` passes.
-    pub(crate) async fn changed_since(&self, seen: u64, timeout: Duration) {
-        let notified = self.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.generation() != seen {
-            return;
-        }
-        let _ = tokio::time::timeout(timeout, notified).await;
+    fn deref(&self) -> &Signal {
+        &self.signal
     }
 }
 

@@ -10,38 +10,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::Notify;
-
-/// A generation counter that waiters can sleep on.
-#[derive(Default)]
-pub(crate) struct Signal {
-    generation: AtomicU64,
-    notify: Notify,
-}
-
-impl Signal {
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.notify.notify_waiters();
-    }
-
-    /// Waits until the generation differs from `seen` or `timeout` passes.
-    pub(crate) async fn changed_since(&self, seen: u64, timeout: Duration) {
-        let notified = self.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.generation() != seen {
-            return;
-        }
-        let _ = tokio::time::timeout(timeout, notified).await;
-    }
-}
+use celeriac_core::Signal;
 
 /// Which event a wake file announces.
 #[derive(Clone, Copy)]

@@ -227,3 +227,11 @@ pub fn celery_python(modules: &[&str]) -> Option<PathBuf> {
     println!("skipping: no .venv with {what} (run scripts/test to create it)");
     None
 }
+
+/// A TCP port on loopback that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

@@ -18,6 +18,20 @@ fn store_name<R: ?Sized>() -> String {
     full.rsplit("::").next().unwrap_or(full).to_owned()
 }
 
+/// Runs each named check on a fresh store from `$make` and adds its
+/// outcome to `$report`.
+macro_rules! run_checks {
+    ($report:ident, $config:ident, $make:ident, [$($name:literal => $check:path),* $(,)?]) => {
+        $(
+            let outcome = run_check($name, $config.check_timeout, async {
+                $check($make().await, $config).await
+            })
+            .await;
+            $report.checks.push(outcome);
+        )*
+    };
+}
+
 /// Runs every blob-store check and reports each one.
 ///
 /// `make` must return a fresh, isolated store on every call. Checks (all
@@ -31,22 +45,15 @@ where
 {
     let mut report = ConformanceReport::new("blob store");
     report.backend = store_name::<R>();
-    macro_rules! check {
-        ($name:literal, $check:path) => {{
-            let outcome = run_check($name, config.check_timeout, async {
-                $check(make().await, config).await
-            })
-            .await;
-            report.checks.push(outcome);
-        }};
-    }
-    check!("blobs.put_then_get", blobs::put_then_get);
-    check!("blobs.keys_are_fresh", blobs::keys_are_fresh);
-    check!("blobs.missing_is_none", blobs::missing_is_none);
-    check!("blobs.delete", blobs::delete);
-    check!("blobs.large_blob", blobs::large_blob);
-    check!("blobs.bad_content_type", blobs::bad_content_type);
-    check!("blobs.ttl_expiry", blobs::ttl_expiry);
+    run_checks!(report, config, make, [
+        "blobs.put_then_get" => blobs::put_then_get,
+        "blobs.keys_are_fresh" => blobs::keys_are_fresh,
+        "blobs.missing_is_none" => blobs::missing_is_none,
+        "blobs.delete" => blobs::delete,
+        "blobs.large_blob" => blobs::large_blob,
+        "blobs.bad_content_type" => blobs::bad_content_type,
+        "blobs.ttl_expiry" => blobs::ttl_expiry,
+    ]);
     report
 }
 
@@ -64,21 +71,14 @@ where
 {
     let mut report = ConformanceReport::new("record store");
     report.backend = store_name::<R>();
-    macro_rules! check {
-        ($name:literal, $check:path) => {{
-            let outcome = run_check($name, config.check_timeout, async {
-                $check(make().await, config).await
-            })
-            .await;
-            report.checks.push(outcome);
-        }};
-    }
-    check!("records.put_then_get", records::put_then_get);
-    check!("records.recent_order_and_limit", records::recent_order_and_limit);
-    check!("records.replace_keeps_place", records::replace_keeps_place);
-    check!("records.collections_are_separate", records::collections_are_separate);
-    check!("records.delete", records::delete);
-    check!("records.bad_names", records::bad_names);
-    check!("records.ttl_expiry", records::ttl_expiry);
+    run_checks!(report, config, make, [
+        "records.put_then_get" => records::put_then_get,
+        "records.recent_order_and_limit" => records::recent_order_and_limit,
+        "records.replace_keeps_place" => records::replace_keeps_place,
+        "records.collections_are_separate" => records::collections_are_separate,
+        "records.delete" => records::delete,
+        "records.bad_names" => records::bad_names,
+        "records.ttl_expiry" => records::ttl_expiry,
+    ]);
     report
 }
