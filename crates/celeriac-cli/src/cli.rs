@@ -103,9 +103,16 @@ pub struct WorkerArgs {
     /// timing as JSON on stdout and stop.
     #[arg(long, hide = true)]
     pub bench_report: Option<u64>,
+    /// Do not send task events and worker heartbeats (the dashboard's
+    /// history and live view are built from them; on by default).
+    #[arg(long)]
+    pub no_events: bool,
+    /// Serve this worker's own Prometheus metrics at http://ADDR/metrics.
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ServeArgs {
     /// Address of the HTTP server.
     #[arg(long)]
@@ -116,6 +123,26 @@ pub struct ServeArgs {
     /// Largest photo the photo app accepts, in bytes (default 10 MB).
     #[arg(long)]
     pub max_upload_bytes: Option<usize>,
+    /// An API token, `admin:SECRET` or `read:SECRET` (repeatable; also
+    /// CELERIAC_API_TOKENS, comma-separated). Without one the server is
+    /// open, and only on a loopback address.
+    #[arg(long = "api-token", value_name = "ROLE:SECRET")]
+    pub api_tokens: Vec<String>,
+    /// A task name that may be submitted over the HTTP API (repeatable).
+    #[arg(long = "allow-submit", value_name = "TASK", value_delimiter = ',')]
+    pub allow_submit: Vec<String>,
+    /// Mark the session cookie Secure (when serving behind HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// The task history file (default: history.db beside the embedded store).
+    #[arg(long)]
+    pub history: Option<std::path::PathBuf>,
+    /// Days of task history to keep (default 7).
+    #[arg(long)]
+    pub history_days: Option<f64>,
+    /// Most tasks the history keeps (default 1,000,000).
+    #[arg(long)]
+    pub history_max_tasks: Option<u64>,
     #[command(flatten)]
     pub worker: WorkerArgs,
 }

@@ -35,12 +35,20 @@ pub struct WorkerSection {
     pub result_extended: Option<bool>,
     pub max_message_bytes: Option<usize>,
     pub max_depth: Option<usize>,
+    pub events: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     pub bind: Option<std::net::SocketAddr>,
+    /// `["admin:SECRET", "read:SECRET"]`.
+    pub api_tokens: Option<Vec<String>>,
+    pub allow_submit: Option<Vec<String>>,
+    pub secure_cookies: Option<bool>,
+    pub history: Option<PathBuf>,
+    pub history_days: Option<f64>,
+    pub history_max_tasks: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +124,7 @@ pub fn worker_config(args: &WorkerArgs, file: &FileConfig) -> anyhow::Result<cel
     config.track_started = args.track_started || w.track_started.unwrap_or(false);
     config.result_extended = args.result_extended || w.result_extended.unwrap_or(false);
     config.execution_log = args.execution_log.clone();
+    config.events = !args.no_events && w.events.unwrap_or(true);
     if let Some(bytes) = args.max_message_bytes.or(w.max_message_bytes) {
         if bytes < 1024 {
             bail!("--max-message-bytes must be at least 1024");

@@ -50,12 +50,7 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = config::load(&cli.global)?;
-    let command = cli.command.unwrap_or(Command::Serve(cli::ServeArgs {
-        bind: None,
-        no_worker: false,
-        max_upload_bytes: None,
-        worker: cli::WorkerArgs::default(),
-    }));
+    let command = cli.command.unwrap_or(Command::Serve(cli::ServeArgs::default()));
     let ctx = commands::Context::new(&cli.global, file);
     match command {
         Command::Serve(args) => commands::serve::run(ctx, args).await,

@@ -332,6 +332,65 @@ pub trait Broker: Send + Sync + 'static {
     ///
     /// [`BrokerError`] on store failure.
     async fn drop_dead(&self, which: &DeadSelector) -> Result<u64, BrokerError>;
+
+    /// Pauses (or resumes) consumption of `queue` by every worker of this
+    /// store. The setting is stored, so workers started later obey it too;
+    /// running workers notice within about a second. Messages keep arriving
+    /// and wait.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError::Unsupported`] where the store cannot keep the
+    /// setting, or a store failure.
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<(), BrokerError> {
+        let _ = (queue, paused);
+        Err(BrokerError::Unsupported("pausing queues"))
+    }
+
+    /// The queues paused now.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] on store failure.
+    async fn paused_queues(&self) -> Result<Vec<String>, BrokerError> {
+        Ok(Vec::new())
+    }
+
+    /// Revokes `task_id` and asks the worker running it, if any, to stop
+    /// it: an async task is dropped at its next await; a blocking or cpu
+    /// task sees its cancellation token cancelled (threads cannot be
+    /// killed safely) and stops if it checks it.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] on store failure.
+    async fn terminate(&self, task_id: &str, ttl: Duration) -> Result<(), BrokerError> {
+        self.revoke(task_id, ttl).await?;
+        self.revoke(&termination_key(task_id), ttl).await
+    }
+
+    /// Of `task_ids` (tasks a worker is running), those whose termination
+    /// was asked for.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] on store failure.
+    async fn terminations(&self, task_ids: &[String]) -> Result<Vec<String>, BrokerError> {
+        let mut out = Vec::new();
+        for id in task_ids {
+            if self.is_revoked(&termination_key(id)).await? {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How [`Broker::terminate`] marks a task in the revoked set: a second
+/// entry beside the task id's own, which workers look for among the tasks
+/// they run (Celery workers ignore it).
+pub fn termination_key(task_id: &str) -> String {
+    format!("celeriac.terminate:{task_id}")
 }
 
 /// The default of [`Broker::store_and_ack`]: results first, then the acks,

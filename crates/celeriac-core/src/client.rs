@@ -47,6 +47,9 @@ pub struct Parent {
     pub id: String,
     /// Root of its workflow.
     pub root_id: String,
+    /// The trace context the messages it sends carry (`traceparent`, with
+    /// the sending task's run as the parent span).
+    pub traceparent: Option<String>,
 }
 
 /// Sends tasks and reads their results.
@@ -361,6 +364,13 @@ pub fn build_message(
     if let Some(parent) = parent {
         message.headers.parent_id = Some(parent.id.clone());
         message.headers.root_id = Some(parent.root_id.clone());
+        if let Some(tp) = &parent.traceparent {
+            message
+                .headers
+                .extra
+                .entry(crate::trace::TRACEPARENT)
+                .or_insert_with(|| Value::String(tp.clone()));
+        }
     }
     message.headers.origin = Some(origin.to_owned());
     message.headers.argsrepr = Some(bounded_repr(serde_json::to_string(&sig.args).unwrap_or_default()));

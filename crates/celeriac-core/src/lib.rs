@@ -12,6 +12,7 @@ mod blob;
 mod broker;
 mod client;
 mod error;
+pub mod events;
 pub mod host;
 mod ids;
 pub mod memory;
@@ -22,13 +23,14 @@ mod result;
 mod signal;
 mod state;
 pub mod task;
+pub mod trace;
 
 pub use async_result::{AsyncResult, ResultError};
 pub use backend::{BackendCapabilities, ChordPart, ChordProgress, ResultBackend};
 pub use blob::{check_content_type, is_valid_blob_key, new_blob_key, Blob, BlobStore, MAX_BLOB_KEY_LEN};
 pub use broker::{
-    store_then_ack, Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag, FetchRequest, NewMessage,
-    QueueStats, WorkerInfo, WorkerStatus,
+    store_then_ack, termination_key, Broker, Capabilities, DeadLetter, DeadSelector, Delivery, DeliveryTag,
+    FetchRequest, NewMessage, QueueStats, WorkerInfo, WorkerStatus,
 };
 pub use client::{build_message, Client, Parent, SendError, DEFAULT_QUEUE};
 pub use error::{BrokerError, RetryMethod};

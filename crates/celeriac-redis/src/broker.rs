@@ -573,6 +573,55 @@ impl Broker for RedisStore {
     async fn drop_dead(&self, which: &DeadSelector) -> Res<u64> {
         self.dead_action(which, "drop").await
     }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Res<()> {
+        let mut conn = self.shared.conn();
+        if paused {
+            conn.sadd::<_, _, ()>(&self.shared.keys.paused, queue)
+                .await
+                .map_err(to_broker_error)
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.srem(&self.shared.keys.paused, queue)
+                .ignore()
+                // Waiting consumers look again now rather than at their next poll.
+                .publish(self.shared.keys.wake_channel(queue), "1")
+                .ignore();
+            pipe.query_async::<()>(&mut conn).await.map_err(to_broker_error)
+        }
+    }
+
+    async fn paused_queues(&self) -> Res<Vec<String>> {
+        let mut names: Vec<String> = self
+            .shared
+            .conn()
+            .smembers(&self.shared.keys.paused)
+            .await
+            .map_err(to_broker_error)?;
+        names.sort();
+        Ok(names)
+    }
+
+    async fn terminations(&self, task_ids: &[String]) -> Res<Vec<String>> {
+        if task_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One ZMSCORE for all of them, not a round trip each.
+        let keys: Vec<String> = task_ids.iter().map(|id| celeriac_core::termination_key(id)).collect();
+        let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+            .arg(&self.shared.keys.revoked)
+            .arg(&keys)
+            .query_async(&mut self.shared.conn())
+            .await
+            .map_err(to_broker_error)?;
+        let now = now_ms() as f64;
+        Ok(task_ids
+            .iter()
+            .zip(scores)
+            .filter(|(_, until)| until.is_some_and(|u| u > now))
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
 }
 
 #[cfg(test)]

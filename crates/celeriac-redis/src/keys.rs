@@ -6,7 +6,7 @@ use crate::config::RedisConfig;
 /// Every name the broker and backend use, with `global_keyprefix` applied.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
-    prefix: String,
+    pub(crate) prefix: String,
     sep: String,
     steps: Vec<u8>,
     result_prefix: String,
@@ -42,6 +42,8 @@ pub(crate) struct Keys {
     pub(crate) workers: String,
     /// Lock held by the one scheduler/sweeper running at a time.
     pub(crate) maintenance_lock: String,
+    /// Set: queues paused from the dashboard or API.
+    pub(crate) paused: String,
 }
 
 impl Keys {
@@ -65,6 +67,7 @@ impl Keys {
             queues: own("queues"),
             workers: own("workers"),
             maintenance_lock: own("maintenance.lock"),
+            paused: own("paused"),
             prefix: p,
             sep: config.sep.clone(),
             steps: config.priority_steps.clone(),

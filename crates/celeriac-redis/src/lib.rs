@@ -27,6 +27,7 @@ mod broker;
 mod chords;
 mod config;
 mod envelope;
+mod events;
 mod fetch;
 mod hub;
 mod keys;
@@ -37,4 +38,5 @@ mod scripts;
 mod store;
 
 pub use config::{EtaPublish, RedisConfig};
+pub use events::decode_celery_envelope;
 pub use store::RedisStore;

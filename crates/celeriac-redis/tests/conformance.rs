@@ -1,5 +1,5 @@
-//! The Redis broker and result backend pass the conformance suites, each
-//! check on its own key prefix of the local Redis.
+//! The Redis broker, result backend and event bus pass the conformance
+//! suites, each check on its own key prefix of the local Redis.
 //!
 //! The suite's messages are opaque bytes, not Celery envelopes, so their ETA
 //! is known only at enqueue: the broker runs with `eta=broker` here. The
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use celeriac_redis::RedisStore;
 use celeriac_testkit::services::{require_service, unique_name};
-use celeriac_testkit::{backend_conformance, broker_conformance, ConformanceConfig};
+use celeriac_testkit::{backend_conformance, broker_conformance, event_conformance, ConformanceConfig};
 
 const REDIS: &str = "127.0.0.1:6379";
 
@@ -47,6 +47,21 @@ async fn redis_backend_conforms() {
     let ttl = config.result_ttl.as_secs().max(1);
     let report = backend_conformance(&config, || {
         let store = fresh(&format!("result_ttl={ttl}"));
+        async move { store }
+    })
+    .await;
+    println!("{report}");
+    report.assert_all_passed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_event_bus_conforms() {
+    if !require_service("redis", REDIS) {
+        return;
+    }
+    let config = ConformanceConfig::default();
+    let report = event_conformance(&config, || {
+        let store = fresh("");
         async move { store }
     })
     .await;

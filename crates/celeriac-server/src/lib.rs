@@ -6,7 +6,12 @@
 //! (authentication, when it comes) guard them too.
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod api_error;
+pub mod auth;
+pub mod history;
 mod html;
+mod metrics;
 mod status;
 
 use std::net::SocketAddr;
@@ -14,10 +19,14 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use celeriac_core::{Broker, ResultBackend, WorkerInfo};
+use celeriac_core::events::EventBus;
+use celeriac_core::{Broker, Client, ResultBackend, WorkerInfo};
+use history::{History, KeeperHandle};
 use tokio_util::sync::CancellationToken;
 
+pub use api_error::{ApiError, ApiJson};
 pub use html::escape;
+pub use metrics::feed_metrics;
 
 /// An app mounted in the same server, linked from the front page.
 #[derive(Debug, Clone)]
@@ -43,13 +52,50 @@ pub struct ServerState {
     pub worker: Option<WorkerInfo>,
     /// Apps mounted beside these routes, linked from the front page.
     pub apps: Vec<MountedApp>,
+    /// The task history, when the server keeps one.
+    pub history: Option<Arc<History>>,
+    /// The history keeper, whose live events feed the SSE streams.
+    pub keeper: Option<KeeperHandle>,
+    /// The event bus (the API publishes `task-sent` for tasks it submits).
+    pub events: Option<Arc<dyn EventBus>>,
+    /// Task names that may be submitted over HTTP; empty: none.
+    pub submit_allowlist: Vec<String>,
+    /// Fleet metrics for `/metrics`, fed by the keeper's events.
+    pub metrics: Option<Arc<celeriac_metrics::Metrics>>,
 }
 
-/// The routes, ready to serve or to nest in another app.
+impl ServerState {
+    /// A state with no history, events, allowlist or metrics.
+    pub fn new(broker: Arc<dyn Broker>, backend: Arc<dyn ResultBackend>, broker_url: impl Into<String>) -> ServerState {
+        ServerState {
+            broker,
+            backend,
+            broker_url: broker_url.into(),
+            worker: None,
+            apps: Vec::new(),
+            history: None,
+            keeper: None,
+            events: None,
+            submit_allowlist: Vec::new(),
+            metrics: None,
+        }
+    }
+
+    /// A client on the server's broker and backend.
+    pub(crate) fn client(&self) -> Client {
+        Client::new(self.broker.clone(), self.backend.clone())
+    }
+}
+
+/// The routes, ready to serve or to nest in another app. Unprotected:
+/// wrap the finished router (with any apps nested in) in
+/// [`auth::protect`], which the API's extractors require.
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/", get(status::index))
         .route("/health", get(status::health))
+        .route("/metrics", get(metrics::scrape))
+        .merge(api::routes())
         .with_state(state)
 }
 

@@ -188,4 +188,35 @@ impl Broker for SqliteStore {
             .submit(move |conn, _| queue_ops::drop_dead(conn, &which))
             .await
     }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<(), BrokerError> {
+        let queue = queue.to_owned();
+        self.writer
+            .submit(move |conn, fx| {
+                let sql = if paused {
+                    "INSERT OR IGNORE INTO paused_queues (name) VALUES (?1)"
+                } else {
+                    "DELETE FROM paused_queues WHERE name = ?1"
+                };
+                conn.execute(sql, [&queue])
+                    .map_err(crate::connection::to_broker_error)?;
+                // A resumed queue may hold messages: wake the consumers.
+                fx.queue_changed = !paused;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn paused_queues(&self) -> Result<Vec<String>, BrokerError> {
+        self.readers.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT name FROM paused_queues ORDER BY name")
+                .map_err(crate::connection::to_broker_error)?;
+            let names = stmt
+                .query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+                .map_err(crate::connection::to_broker_error)?;
+            Ok(names)
+        })
+    }
 }

@@ -26,6 +26,7 @@ mod broker;
 mod checkpoint;
 mod config;
 mod connection;
+mod event_log;
 mod listing;
 mod queue_ops;
 mod reader;

@@ -80,8 +80,18 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_recent ON records(collection, seq);
 CREATE INDEX IF NOT EXISTS records_expiry ON records(expires_at) WHERE expires_at IS NOT NULL;
+-- The event log (task events, worker heartbeats): one row per published
+-- batch, read by monitors with the id as cursor. AUTOINCREMENT keeps ids
+-- rising even after the log was trimmed to nothing.
+-- Queues no worker may take from until resumed (the dashboard's pause).
+CREATE TABLE IF NOT EXISTS paused_queues (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    batch BLOB NOT NULL
+);
 ";
 
 /// Tables added to schema 1 before its first release: a store created
 /// before them gets them when opened (the schema is idempotent).
-pub(crate) const LATER_TABLES: [&str; 2] = ["blobs", "records"];
+pub(crate) const LATER_TABLES: [&str; 4] = ["blobs", "records", "events", "paused_queues"];

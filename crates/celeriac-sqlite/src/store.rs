@@ -51,6 +51,9 @@ pub struct SqliteStore {
     pub(crate) readers: Arc<Readers>,
     pub(crate) wake: Arc<WakeHub>,
     next_maintenance_ms: AtomicI64,
+    /// Bumped after this process appends events (other processes' appends
+    /// are found by polling the log).
+    pub(crate) events: celeriac_core::Signal,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -79,6 +82,7 @@ impl SqliteStore {
             readers,
             wake,
             next_maintenance_ms: AtomicI64::new(0),
+            events: celeriac_core::Signal::default(),
             _checkpointer: checkpointer,
         })
     }

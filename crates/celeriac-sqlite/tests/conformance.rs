@@ -1,12 +1,12 @@
-//! The embedded store passes the broker, result-backend, blob-store and
-//! record-store conformance suites.
+//! The embedded store passes the broker, result-backend, blob-store,
+//! record-store and event-bus conformance suites.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use celeriac_sqlite::{SqliteConfig, SqliteStore};
 use celeriac_testkit::{
-    backend_conformance, blob_conformance, broker_conformance, record_conformance, ConformanceConfig,
+    backend_conformance, blob_conformance, broker_conformance, event_conformance, record_conformance, ConformanceConfig,
 };
 
 fn fresh(dir: &tempfile::TempDir, ttl: Option<Duration>) -> Arc<SqliteStore> {
@@ -61,4 +61,17 @@ async fn sqlite_blob_and_record_stores_conform() {
     .await;
     println!("{records}");
     records.assert_all_passed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_event_log_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ConformanceConfig::default();
+    let report = event_conformance(&config, || {
+        let store = fresh(&dir, None);
+        async move { store }
+    })
+    .await;
+    println!("{report}");
+    report.assert_all_passed();
 }

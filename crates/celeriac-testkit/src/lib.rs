@@ -41,4 +41,4 @@ pub use backend_checks::backend_conformance;
 pub use broker_checks::broker_conformance;
 pub use config::ConformanceConfig;
 pub use report::{CheckOutcome, ConformanceReport};
-pub use store_checks::{blob_conformance, record_conformance};
+pub use store_checks::{blob_conformance, event_conformance, record_conformance};

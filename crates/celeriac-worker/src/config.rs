@@ -34,6 +34,10 @@ pub struct WorkerConfig {
     pub execution_log: Option<PathBuf>,
     /// Name shown in the registry and results (default `celeriac@<host>`).
     pub hostname: String,
+    /// Send task events and worker heartbeats to the event bus given by
+    /// [`Worker::with_events`](crate::Worker::with_events) (default on; the
+    /// dashboard's history is built from them).
+    pub events: bool,
 }
 
 impl Default for WorkerConfig {
@@ -51,6 +55,7 @@ impl Default for WorkerConfig {
             result_extended: false,
             execution_log: None,
             hostname: format!("celeriac@{}", celeriac_core::host::hostname()),
+            events: true,
         }
     }
 }

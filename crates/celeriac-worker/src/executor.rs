@@ -22,6 +22,10 @@ pub(crate) enum RunOutcome {
     Panicked(String),
     /// The hard time limit passed; the run was abandoned.
     TimedOut(Duration),
+    /// Termination was asked for (revoke with terminate): an async run was
+    /// dropped; a blocking or cpu run had its cancellation token cancelled
+    /// and was abandoned to finish on its thread.
+    Terminated,
 }
 
 /// Soft and hard limits of one run.
@@ -48,6 +52,7 @@ pub(crate) async fn run(
     args: TaskArgs,
     limits: Limits,
     cpu: &CpuPool,
+    terminate: &tokio_util::sync::CancellationToken,
 ) -> RunOutcome {
     let handler = task.handler.clone();
     match (task.options.kind, handler) {
@@ -56,7 +61,7 @@ pub(crate) async fn run(
             // The call itself is inside the future so a panic while building
             // it is caught too.
             let fut = AssertUnwindSafe(async move { f(ctx, args).await }).catch_unwind();
-            supervise(fut, limits, None, &token).await
+            supervise(fut, limits, None, &token, terminate).await
         }
         (ExecutionKind::Async, TaskHandler::Sync(f)) => {
             // A plain fn declared `async` kind: runs inline; meant for cheap work.
@@ -72,7 +77,7 @@ pub(crate) async fn run(
                 let r = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call_blocking(ctx, args)));
                 let _ = tx.send(r);
             });
-            supervise(receive(rx), limits, None, &token).await
+            supervise(receive(rx), limits, None, &token, terminate).await
         }
         (ExecutionKind::Cpu, handler) => {
             let token = ctx.cancellation_token().clone();
@@ -81,7 +86,7 @@ pub(crate) async fn run(
                 let r = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call_blocking(ctx, args)));
                 let _ = tx.send(r);
             });
-            supervise(receive(rx), limits, Some(job), &token).await
+            supervise(receive(rx), limits, Some(job), &token, terminate).await
         }
     }
 }
@@ -96,20 +101,18 @@ async fn receive(rx: oneshot::Receiver<Caught>) -> Caught {
 }
 
 /// Awaits `fut`, cancelling `token` at the soft limit and abandoning the run
-/// at the hard limit.
+/// at the hard limit or when `terminate` is cancelled.
 async fn supervise(
     fut: impl Future<Output = Caught>,
     limits: Limits,
     job: Option<crate::cpu_pool::JobHandle>,
     token: &tokio_util::sync::CancellationToken,
+    terminate: &tokio_util::sync::CancellationToken,
 ) -> RunOutcome {
     let finish = |r: Caught| match r {
         Ok(outcome) => RunOutcome::Returned(outcome),
         Err(payload) => RunOutcome::Panicked(panic_message(payload)),
     };
-    if limits.soft.is_none() && limits.hard.is_none() {
-        return finish(fut.await);
-    }
     tokio::pin!(fut);
     let soft = async {
         match limits.soft {
@@ -138,6 +141,13 @@ async fn supervise(
                     job.abandon();
                 }
                 return RunOutcome::TimedOut(limits.hard.unwrap_or_default());
+            }
+            _ = terminate.cancelled() => {
+                token.cancel();
+                if let Some(job) = &job {
+                    job.abandon();
+                }
+                return RunOutcome::Terminated;
             }
         }
     }

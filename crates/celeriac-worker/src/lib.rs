@@ -12,6 +12,7 @@
 mod completion;
 mod config;
 mod cpu_pool;
+mod events;
 mod executor;
 mod process;
 mod shared;
@@ -21,6 +22,7 @@ mod workflow;
 
 pub use config::WorkerConfig;
 pub use cpu_pool::{CpuPool, JobHandle};
+pub use events::EventObserver;
 pub use shared::{Counter, Counters};
 pub use signals::shutdown_on_signals;
 pub use worker::{Worker, WorkerError, WorkerSummary};

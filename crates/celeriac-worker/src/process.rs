@@ -4,13 +4,16 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use celeriac_core::events::{exception_repr, value_repr, Event};
 use celeriac_core::task::RegisteredTask;
+use celeriac_core::trace::{task_span_id, TraceParent};
 use celeriac_core::{
     Delivery, ExceptionInfo, ExtendedMeta, TaskArgs, TaskContext, TaskError, TaskMessage, TaskResult, TaskState,
 };
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument as _;
 
 use crate::completion::{Completion, Settle};
 use crate::executor::{self, Limits, RunOutcome};
@@ -71,6 +74,11 @@ async fn decide_message(shared: &Shared, delivery: Delivery, message: TaskMessag
         let error = ExceptionInfo::new("NotRegistered", message.headers.task.clone(), "celery.exceptions");
         let result = decorate(shared, &message, None, TaskResult::failure(&id, &error, None));
         let reason = format!("unknown task name `{}` (NotRegistered)", message.headers.task);
+        shared.events.send(shared.events.task("task-failed", &id).map(|e| {
+            e.with("exception", exception_repr("NotRegistered", &message.headers.task))
+                .with("name", message.headers.task.as_str())
+                .with("queue", delivery.queue.as_str())
+        }));
         return (Settle::DeadLetter(reason), Some(result), Vec::new());
     };
     let skip = if delivery.revoked {
@@ -83,6 +91,13 @@ async fn decide_message(shared: &Shared, delivery: Delivery, message: TaskMessag
     if let Some(reason) = skip {
         shared.counters.revoked.inc();
         tracing::info!(%id, task = %task.name, reason, "not running the task");
+        shared.events.send(shared.events.task("task-revoked", &id).map(|e| {
+            e.with("terminated", false)
+                .with("signum", Value::Null)
+                .with("expired", reason == "expired")
+                .with("name", task.name.as_str())
+                .with("queue", delivery.queue.as_str())
+        }));
         let result = decorate(shared, &message, Some(&task), TaskResult::revoked(&id, reason));
         return (Settle::Ack, Some(result), Vec::new());
     }
@@ -94,6 +109,7 @@ async fn decide_message(shared: &Shared, delivery: Delivery, message: TaskMessag
         // Wait in the broker, not under this worker's lease.
         return (Settle::Defer(eta), None, Vec::new());
     }
+    shared.events.send(received_event(shared, &delivery, &message));
     let ignore_result = task.options.ignore_result || message.headers.ignore_result == Some(true);
     let mut settle_early = false;
     if !task.options.acks_late {
@@ -154,14 +170,27 @@ async fn execute(
         args: message.args.clone(),
         kwargs: message.kwargs.clone(),
     };
+    let queue = delivery.queue.as_str();
+    let tagged = |e: Event| e.with("name", task.name.as_str()).with("queue", queue);
+    shared.events.send(shared.events.task("task-started", id).map(tagged));
     let started = Instant::now();
-    let outcome = executor::run(task, ctx, args, limits(message, task), &shared.cpu).await;
+    let terminate = shared.terminable.insert(id);
+    let span = task_span(message, &task.name, queue);
+    let outcome = executor::run(task, ctx, args, limits(message, task), &shared.cpu, &terminate)
+        .instrument(span)
+        .await;
+    shared.terminable.remove(id);
     let runtime = started.elapsed();
     shared.counters.processed.inc();
     let error = match outcome {
         RunOutcome::Returned(Ok(value)) => {
             shared.counters.succeeded.inc();
             tracing::debug!(%id, task = %task.name, ?runtime, "succeeded");
+            shared.events.send(shared.events.task("task-succeeded", id).map(|e| {
+                tagged(e)
+                    .with("result", value_repr(&value))
+                    .with("runtime", runtime.as_secs_f64())
+            }));
             let (follow_ups, errors) = workflow::on_success(message, &value, &shared.registry, &shared.origin);
             for e in errors {
                 tracing::error!(%id, "could not continue the workflow: {e}");
@@ -176,6 +205,19 @@ async fn execute(
             tracing::error!(%id, task = %task.name, "task panicked: {msg}");
             TaskError::new("Panic", msg)
         }
+        RunOutcome::Terminated => {
+            shared.counters.revoked.inc();
+            tracing::warn!(%id, task = %task.name, "task terminated on request");
+            shared.events.send(shared.events.task("task-revoked", id).map(|e| {
+                tagged(e)
+                    .with("terminated", true)
+                    .with("signum", 15)
+                    .with("expired", false)
+            }));
+            let result =
+                (!ignore_result).then(|| decorate(shared, message, Some(task), TaskResult::revoked(id, "terminated")));
+            return (Settle::Ack, result, Vec::new());
+        }
         RunOutcome::TimedOut(limit) => {
             tracing::error!(%id, task = %task.name, ?limit, "hard time limit exceeded; task abandoned");
             TaskError::new(
@@ -185,7 +227,7 @@ async fn execute(
             .with_module("celery.exceptions")
         }
     };
-    fail_or_retry(shared, message, task, ignore_result, error)
+    fail_or_retry(shared, message, task, ignore_result, error, (queue, runtime))
 }
 
 fn fail_or_retry(
@@ -194,6 +236,7 @@ fn fail_or_retry(
     task: &Arc<RegisteredTask>,
     ignore_result: bool,
     error: TaskError,
+    (queue, runtime): (&str, Duration),
 ) -> Decision {
     let id = &message.headers.id;
     let retries = message.headers.retries;
@@ -207,6 +250,13 @@ fn fail_or_retry(
         let eta = Utc::now() + chrono::Duration::from_std(countdown).unwrap_or_else(|_| chrono::Duration::days(365));
         shared.counters.retried.inc();
         tracing::info!(%id, task = %task.name, retry = retries + 1, ?countdown, error = %error, "retrying");
+        shared.events.send(shared.events.task("task-retried", id).map(|e| {
+            e.with("exception", exception_repr(error.kind(), error.message()))
+                .with("traceback", error.detail().unwrap_or_default())
+                .with("name", task.name.as_str())
+                .with("queue", queue)
+                .with("runtime", runtime.as_secs_f64())
+        }));
         let mut result = TaskResult::new(id, TaskState::Retry, error.to_exception_info().to_value());
         result.traceback = error.detail().map(str::to_owned);
         let result = (!ignore_result).then(|| decorate(shared, message, Some(task), result));
@@ -232,6 +282,13 @@ fn fail_or_retry(
     shared.counters.failed.inc();
     tracing::warn!(%id, task = %task.name, retries, error = %error, "task failed");
     let info = error.to_exception_info();
+    shared.events.send(shared.events.task("task-failed", id).map(|e| {
+        e.with("exception", exception_repr(&info.exc_type, &info.message()))
+            .with("traceback", error.detail().unwrap_or_default())
+            .with("name", task.name.as_str())
+            .with("queue", queue)
+            .with("runtime", runtime.as_secs_f64())
+    }));
     let (follow_ups, errors) = workflow::on_failure(message, &shared.registry, &shared.origin);
     for e in errors {
         tracing::error!(%id, "could not send an errback: {e}");
@@ -244,6 +301,55 @@ fn fail_or_retry(
         Settle::DeadLetter(reason),
         result,
         follow_ups.into_iter().map(|f| f.message).collect(),
+    )
+}
+
+/// The span of one task run. With a `traceparent` header it names the trace
+/// and the parent span (the web request or task that sent it), so a
+/// collector joins it to the trace; its own span id is the one follow-up
+/// messages name as their parent.
+fn task_span(message: &TaskMessage, name: &str, queue: &str) -> tracing::Span {
+    let id = message.headers.id.as_str();
+    match TraceParent::from_headers(&message.headers.extra) {
+        Some(tp) => tracing::info_span!(
+            "task",
+            task_id = id,
+            task = name,
+            queue,
+            trace_id = tp.trace_id.as_str(),
+            parent_span_id = tp.parent_id.as_str(),
+            span_id = task_span_id(id).as_str(),
+        ),
+        None => tracing::info_span!("task", task_id = id, task = name, queue),
+    }
+}
+
+/// `task-received`, with Celery's fields and the queue.
+fn received_event(shared: &Shared, delivery: &Delivery, message: &TaskMessage) -> Option<Event> {
+    let h = &message.headers;
+    let event = shared.events.task("task-received", &h.id)?;
+    let time = |t: Option<chrono::DateTime<Utc>>| t.map_or(Value::Null, |t| Value::String(t.to_rfc3339()));
+    Some(
+        event
+            .with("name", h.task.as_str())
+            .with(
+                "args",
+                h.argsrepr
+                    .clone()
+                    .unwrap_or_else(|| value_repr(&Value::Array(message.args.clone()))),
+            )
+            .with(
+                "kwargs",
+                h.kwargsrepr
+                    .clone()
+                    .unwrap_or_else(|| value_repr(&Value::Object(message.kwargs.clone()))),
+            )
+            .with("root_id", h.root_id.clone().map_or(Value::Null, Value::String))
+            .with("parent_id", h.parent_id.clone().map_or(Value::Null, Value::String))
+            .with("retries", h.retries)
+            .with("eta", time(h.eta))
+            .with("expires", time(h.expires))
+            .with("queue", delivery.queue.as_str()),
     )
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use crate::completion::Completion;
 use crate::config::WorkerConfig;
 use crate::cpu_pool::CpuPool;
+use crate::events::{Emitter, HeartbeatFacts};
 
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
@@ -68,11 +69,46 @@ impl RunningSet {
         }
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().map(|set| set.len()).unwrap_or(0)
+    }
+
     pub(crate) fn snapshot(&self) -> Vec<DeliveryTag> {
         self.0
             .lock()
             .map(|set| set.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// Running tasks that can be asked to stop, by task id.
+#[derive(Default)]
+pub(crate) struct Terminable(Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>);
+
+impl Terminable {
+    /// Registers a run; the token is cancelled if its termination is asked.
+    pub(crate) fn insert(&self, task_id: &str) -> tokio_util::sync::CancellationToken {
+        let token = tokio_util::sync::CancellationToken::new();
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(task_id.to_owned(), token.clone());
+        }
+        token
+    }
+
+    pub(crate) fn remove(&self, task_id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(task_id);
+        }
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.0.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    pub(crate) fn terminate(&self, task_id: &str) {
+        if let Some(token) = self.0.lock().ok().and_then(|m| m.get(task_id).cloned()) {
+            token.cancel();
+        }
     }
 }
 
@@ -89,4 +125,29 @@ pub(crate) struct Shared {
     pub(crate) counters: Arc<Counters>,
     pub(crate) running: RunningSet,
     pub(crate) resources: Arc<Resources>,
+    pub(crate) events: Emitter,
+    pub(crate) terminable: Terminable,
+    /// Queues paused fleet-wide (refreshed by the control loop).
+    pub(crate) paused: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// The configured queues that are not paused.
+    pub(crate) fn active_queues(&self) -> Vec<String> {
+        let paused = self.paused.lock().map(|p| p.clone()).unwrap_or_default();
+        self.config
+            .queues
+            .iter()
+            .filter(|q| !paused.contains(q))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn heartbeat_facts(&self) -> HeartbeatFacts<'_> {
+        HeartbeatFacts {
+            info: &self.info,
+            active: self.running.len(),
+            processed: self.counters.processed.get(),
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::fs::OpenOptions;
 use std::sync::Arc;
 use std::time::Duration;
 
+use celeriac_core::events::EventBus;
 use celeriac_core::task::TaskRegistry;
 use celeriac_core::{Broker, BrokerError, Delivery, FetchRequest, Resources, ResultBackend, WorkerInfo};
 use chrono::Utc;
@@ -15,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::completion::run_completer;
 use crate::config::WorkerConfig;
 use crate::cpu_pool::CpuPool;
+use crate::events::{self, EventObserver};
 use crate::process::process;
 use crate::shared::{Counters, RunningSet, Shared};
 
@@ -65,6 +67,8 @@ pub struct Worker {
     info: WorkerInfo,
     counters: Arc<Counters>,
     resources: Arc<Resources>,
+    event_bus: Option<Arc<dyn EventBus>>,
+    event_observers: Vec<EventObserver>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -103,7 +107,25 @@ impl Worker {
             info,
             counters: Arc::new(Counters::default()),
             resources: Arc::default(),
+            event_bus: None,
+            event_observers: Vec::new(),
         }
+    }
+
+    /// Sends task events and heartbeats to `bus` (unless
+    /// [`WorkerConfig::events`] is off).
+    #[must_use]
+    pub fn with_events(mut self, bus: Arc<dyn EventBus>) -> Worker {
+        self.event_bus = Some(bus);
+        self
+    }
+
+    /// Hands every batch of events to `observer` too (a worker's own
+    /// metrics), whether or not they are published.
+    #[must_use]
+    pub fn with_event_observer(mut self, observer: EventObserver) -> Worker {
+        self.event_observers.push(observer);
+        self
     }
 
     /// Hands `resources` (a blob store, a database pool…) to every task,
@@ -157,6 +179,10 @@ impl Worker {
             "worker started"
         );
         let (completions, completion_rx) = mpsc::unbounded_channel();
+        let stop_events = CancellationToken::new();
+        let bus = self.event_bus.filter(|_| self.config.events);
+        let (events, event_flusher) =
+            events::start(&self.config.hostname, bus, self.event_observers, stop_events.clone());
         let shared = Arc::new(Shared {
             broker: self.broker.clone(),
             backend: self.backend.clone(),
@@ -170,7 +196,14 @@ impl Worker {
             counters: self.counters.clone(),
             running: RunningSet::default(),
             resources: self.resources,
+            events,
+            terminable: Default::default(),
+            paused: Default::default(),
         });
+        if shared.events.enabled() {
+            let online = events::worker_event(&shared.events, "worker-online", &shared.heartbeat_facts());
+            shared.events.send(Some(online));
+        }
         let stop_completer = CancellationToken::new();
         let completer = tokio::spawn(run_completer(
             completion_rx,
@@ -182,6 +215,11 @@ impl Worker {
         ));
         let stop_heartbeat = CancellationToken::new();
         let heartbeat = tokio::spawn(heartbeat_loop(shared.clone(), stop_heartbeat.clone()));
+        let control = tokio::spawn(control_loop(shared.clone(), stop_heartbeat.clone()));
+        let event_heartbeat = shared
+            .events
+            .enabled()
+            .then(|| tokio::spawn(events::heartbeat_loop(shared.clone(), stop_heartbeat.clone())));
 
         let slots = Arc::new(Semaphore::new(shared.config.prefetch));
         let runs = Arc::new(Semaphore::new(shared.config.concurrency));
@@ -231,6 +269,19 @@ impl Worker {
         let _ = completer.await;
         stop_heartbeat.cancel();
         let _ = heartbeat.await;
+        let _ = control.await;
+        if let Some(h) = event_heartbeat {
+            let _ = h.await;
+            let offline = events::worker_event(&shared.events, "worker-offline", &shared.heartbeat_facts());
+            shared.events.send(Some(offline));
+        }
+        stop_events.cancel();
+        if let Some(flusher) = event_flusher {
+            // Bounded: a bus that is down must not hold the shutdown.
+            if tokio::time::timeout(Duration::from_secs(5), flusher).await.is_err() {
+                tracing::warn!("the last events could not be published in time");
+            }
+        }
         if let Err(e) = shared.broker.deregister(&shared.info.id).await {
             tracing::warn!(error = %e, "could not deregister; the registry will notice the silence");
         }
@@ -286,9 +337,17 @@ async fn fetch_loop(
                 Err(_) => break,
             }
         }
+        let queues = shared.active_queues();
+        if queues.is_empty() {
+            // Every queue is paused: hold the slots and look again shortly.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(CONTROL_EVERY) => continue,
+            }
+        }
         let request = FetchRequest {
             consumer: &shared.info.id,
-            queues: &shared.config.queues,
+            queues: &queues,
             max: permits.len(),
             wait: Duration::from_secs(1),
             lease: shared.config.lease,
@@ -315,6 +374,49 @@ async fn fetch_loop(
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
+        }
+    }
+}
+
+/// How often the worker looks for paused queues and termination requests.
+const CONTROL_EVERY: Duration = Duration::from_millis(500);
+
+/// Follows fleet-wide control: which queues are paused, and which of the
+/// running tasks someone asked to terminate. Each look is one or two cheap
+/// reads; a store that cannot pause queues is asked once.
+async fn control_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut pausing = true;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(CONTROL_EVERY) => {}
+        }
+        if pausing {
+            match shared.broker.paused_queues().await {
+                Ok(paused) => {
+                    if let Ok(mut p) = shared.paused.lock() {
+                        if *p != paused {
+                            tracing::info!(?paused, "paused queues changed");
+                        }
+                        *p = paused;
+                    }
+                }
+                Err(BrokerError::Unsupported(_)) => pausing = false,
+                Err(e) => tracing::debug!(error = %e, "could not read the paused queues"),
+            }
+        }
+        let running = shared.terminable.ids();
+        if running.is_empty() {
+            continue;
+        }
+        match shared.broker.terminations(&running).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::info!(task_id = %id, "termination requested");
+                    shared.terminable.terminate(&id);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read termination requests"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and retries, exactly as Celery's worker builds them.
 
 use celeriac_core::task::TaskRegistry;
+use celeriac_core::trace::{task_span_id, TraceParent};
 use celeriac_core::{
     build_message, ChordPart, NewMessage, Parent, SendError, Signature, TaskMessage, TaskResult, TaskState,
     DEFAULT_QUEUE,
@@ -71,6 +72,9 @@ fn parent_of(message: &TaskMessage) -> Parent {
             .root_id
             .clone()
             .unwrap_or_else(|| message.headers.id.clone()),
+        // Follow-ups continue the trace with this run as their parent span.
+        traceparent: TraceParent::from_headers(&message.headers.extra)
+            .map(|t| t.with_parent(&task_span_id(&message.headers.id)).to_header()),
     }
 }
 

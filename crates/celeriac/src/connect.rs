@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use celeriac_core::events::{EventBus, MemoryEventBus};
 use celeriac_core::memory::{MemoryBackend, MemoryBlobStore, MemoryBroker, MemoryRecordStore};
 use celeriac_core::{BlobStore, Broker, BrokerError, RecordStore, Resources, ResultBackend};
 
@@ -18,6 +19,9 @@ pub struct Backends {
     /// Records (an app's state that outlives its processes), in the
     /// broker's store.
     pub records: Arc<dyn RecordStore>,
+    /// The event bus (task events and worker heartbeats), in the broker's
+    /// store: workers publish to it, the server's history reads it.
+    pub events: Arc<dyn EventBus>,
     /// The URL the broker was opened from (the default store spelled out),
     /// with any password replaced by `***`: it is for logs and pages.
     pub broker_url: String,
@@ -71,7 +75,7 @@ pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Bac
         #[cfg(not(feature = "sqlite"))]
         None => "memory://".to_owned(),
     };
-    let (broker, own_backend, blobs, records) = open_one(&broker_url)?;
+    let (broker, own_backend, blobs, records, events) = open_one(&broker_url)?;
     let backend = match result_url.filter(|u| !u.trim().is_empty()) {
         None => own_backend,
         Some(url) if url.trim() == broker_url => own_backend,
@@ -82,16 +86,19 @@ pub fn connect(broker_url: Option<&str>, result_url: Option<&str>) -> Result<Bac
         backend,
         blobs,
         records,
+        events,
         broker_url: celeriac_core::redact_password(&broker_url),
     })
 }
 
-/// A broker, the result backend, blob store and record store of one store.
+/// A broker, the result backend, blob store, record store and event bus of
+/// one store.
 type Opened = (
     Arc<dyn Broker>,
     Arc<dyn ResultBackend>,
     Arc<dyn BlobStore>,
     Arc<dyn RecordStore>,
+    Arc<dyn EventBus>,
 );
 
 fn open_one(url: &str) -> Result<Opened, BrokerError> {
@@ -100,18 +107,19 @@ fn open_one(url: &str) -> Result<Opened, BrokerError> {
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             let store = Arc::new(celeriac_sqlite::SqliteStore::open_url(url)?);
-            Ok((store.clone(), store.clone(), store.clone(), store))
+            Ok((store.clone(), store.clone(), store.clone(), store.clone(), store))
         }
         "memory" => Ok((
             Arc::new(MemoryBroker::new()),
             Arc::new(MemoryBackend::default()),
             Arc::new(MemoryBlobStore::new()),
             Arc::new(MemoryRecordStore::new()),
+            Arc::new(MemoryEventBus::default()),
         )),
         #[cfg(feature = "redis")]
         "redis" | "rediss" | "redis+unix" | "unix" => {
             let store = Arc::new(celeriac_redis::RedisStore::open_url(url)?);
-            Ok((store.clone(), store.clone(), store.clone(), store))
+            Ok((store.clone(), store.clone(), store.clone(), store.clone(), store))
         }
         "amqp" | "amqps" | "postgres" | "postgresql" => Err(BrokerError::Invalid(format!(
             "`{url}`: the {scheme} backend is not part of this build yet (available: sqlite://, redis://, memory://)"

@@ -43,10 +43,10 @@ mod private;
 
 pub use app::{App, AppBuilder};
 pub use celeriac_core::{
-    memory, protocol, AsyncResult, Blob, BlobStore, Broker, BrokerError, Chain, Client, DeadLetter, DeadSelector,
-    ExecutionKind, QueueStats, Record, RecordStore, Resources, ResultBackend, ResultError, RetryMethod, SendError,
-    Signature, Task, TaskArgs, TaskContext, TaskError, TaskHandler, TaskOptions, TaskOutcome, TaskRegistry, TaskResult,
-    TaskState, WorkerStatus,
+    events, memory, protocol, AsyncResult, Blob, BlobStore, Broker, BrokerError, Chain, Client, DeadLetter,
+    DeadSelector, ExecutionKind, QueueStats, Record, RecordStore, Resources, ResultBackend, ResultError, RetryMethod,
+    SendError, Signature, Task, TaskArgs, TaskContext, TaskError, TaskHandler, TaskOptions, TaskOutcome, TaskRegistry,
+    TaskResult, TaskState, WorkerStatus,
 };
 pub use celeriac_macros::task;
 pub use celeriac_worker::{shutdown_on_signals, Worker, WorkerConfig, WorkerSummary};

@@ -1,5 +1,6 @@
 //! `celeriac worker`: the built-in tasks and the photo app's `faces.*`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use celeriac::{builtins, shutdown_on_signals, Worker};
@@ -18,9 +19,27 @@ pub async fn run(ctx: Context, args: WorkerArgs) -> anyhow::Result<()> {
     // blob store, which reaches them as a resource.
     let mut registry = builtins::registry();
     registry.merge(&celeriac_photos::tasks::registry());
-    let worker = Worker::new(backends.broker.clone(), backends.backend.clone(), registry, config)
-        .with_resources(backends.resources());
+    let mut worker = Worker::new(backends.broker.clone(), backends.backend.clone(), registry, config)
+        .with_resources(backends.resources())
+        .with_events(backends.events.clone());
     let shutdown = shutdown_on_signals();
+    if let Some(addr) = args.metrics_addr {
+        // The worker's own metrics, from its events (whether or not they
+        // are also published).
+        let metrics = Arc::new(celeriac_metrics::Metrics::new());
+        let observed = metrics.clone();
+        worker = worker.with_event_observer(Arc::new(move |batch| observed.observe_all(batch)));
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = celeriac_metrics::serve(addr, metrics, stop, |bound| {
+                println!("Worker metrics: http://{bound}/metrics");
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, %addr, "cannot serve worker metrics");
+            }
+        });
+    }
     if let Some(target) = args.bench_report {
         tokio::spawn(bench_report(worker.counters(), target, shutdown.clone()));
     }

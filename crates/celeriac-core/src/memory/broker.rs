@@ -57,6 +57,7 @@ struct State {
     dead_priority: HashMap<u64, u8>,
     revoked: HashMap<String, Instant>,
     queues: BTreeSet<String>,
+    paused: BTreeSet<String>,
 }
 
 /// The in-memory broker.
@@ -474,6 +475,20 @@ impl Broker for MemoryBroker {
             s.dead_priority.remove(id);
         }
         Ok(ids.len() as u64)
+    }
+
+    async fn set_paused(&self, queue: &str, paused: bool) -> Result<(), BrokerError> {
+        let mut s = self.lock();
+        if paused {
+            s.paused.insert(queue.to_owned());
+        } else {
+            s.paused.remove(queue);
+        }
+        Ok(())
+    }
+
+    async fn paused_queues(&self) -> Result<Vec<String>, BrokerError> {
+        Ok(self.lock().paused.iter().cloned().collect())
     }
 }
 

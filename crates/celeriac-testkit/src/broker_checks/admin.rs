@@ -146,3 +146,42 @@ pub(crate) async fn worker_registry<B: Broker + ?Sized>(b: Arc<B>, cfg: &Conform
     );
     ack_expect(&*b, &tags(&back), 2, "acking the returned messages").await
 }
+
+/// A paused queue is listed as paused until resumed; pausing twice or
+/// resuming an unpaused queue is harmless.
+pub(crate) async fn pause_resume<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceConfig) -> CheckResult {
+    let (q, other) = (unique_name("paused"), unique_name("running"));
+    b.set_paused(&q, true).await.ctx("set_paused(true)")?;
+    b.set_paused(&q, true).await.ctx("set_paused(true) again")?;
+    b.set_paused(&other, false).await.ctx("resume a running queue")?;
+    let paused = b.paused_queues().await.ctx("paused_queues")?;
+    ensure!(
+        paused.contains(&q) && !paused.contains(&other),
+        "paused queues {paused:?}, expected {q} only"
+    );
+    b.set_paused(&q, false).await.ctx("set_paused(false)")?;
+    let paused = b.paused_queues().await.ctx("paused_queues")?;
+    ensure!(!paused.contains(&q), "{q} still paused after resume: {paused:?}");
+    Ok(())
+}
+
+/// `terminate` revokes the task and is reported by `terminations` for it
+/// alone; a plain revoke is not a termination.
+pub(crate) async fn terminate<B: Broker + ?Sized>(b: Arc<B>, _cfg: &ConformanceConfig) -> CheckResult {
+    let (stopped, revoked, running) = (unique_name("task"), unique_name("task"), unique_name("task"));
+    b.terminate(&stopped, Duration::from_secs(600)).await.ctx("terminate")?;
+    b.revoke(&revoked, Duration::from_secs(600)).await.ctx("revoke")?;
+    ensure!(
+        b.is_revoked(&stopped).await.ctx("is_revoked")?,
+        "a terminated task is not revoked"
+    );
+    let asked = b
+        .terminations(&[stopped.clone(), revoked.clone(), running.clone()])
+        .await
+        .ctx("terminations")?;
+    ensure!(
+        asked == [stopped.clone()],
+        "terminations were {asked:?}, expected [{stopped}]"
+    );
+    Ok(())
+}

@@ -28,7 +28,8 @@ use crate::report::ConformanceReport;
 /// `priority_order`, `enqueue_many`, `delayed_delivery`, `defer`,
 /// `heartbeat_renews_lease`, `redelivery_after_lease_expiry`, `ack`,
 /// `requeue`, `dead_letters`, `purge`, `revoke`, `queue_stats`,
-/// `worker_registry`, `concurrent_consumers`, `fetch_wakeup`.
+/// `worker_registry`, `pause_resume`, `terminate`, `concurrent_consumers`,
+/// `fetch_wakeup`.
 pub async fn broker_conformance<F, Fut, B>(config: &ConformanceConfig, make: F) -> ConformanceReport
 where
     F: Fn() -> Fut,
@@ -67,6 +68,8 @@ where
     check!("broker.revoke", admin::revoke);
     check!("broker.queue_stats", admin::queue_stats);
     check!("broker.worker_registry", admin::worker_registry);
+    check!("broker.pause_resume", admin::pause_resume);
+    check!("broker.terminate", admin::terminate);
     check!("broker.concurrent_consumers", leases::concurrent_consumers);
     check!("broker.fetch_wakeup", wakeup::fetch_wakeup);
     if let Some(name) = backend.get() {

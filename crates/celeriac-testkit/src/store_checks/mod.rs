@@ -1,11 +1,13 @@
 //! The conformance suites of blob and record stores.
 
 mod blobs;
+mod events;
 mod records;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use celeriac_core::events::EventBus;
 use celeriac_core::{BlobStore, RecordStore};
 
 use crate::check::run_check;
@@ -79,6 +81,28 @@ where
         "records.delete" => records::delete,
         "records.bad_names" => records::bad_names,
         "records.ttl_expiry" => records::ttl_expiry,
+    ]);
+    report
+}
+
+/// Runs every event-bus check and reports each one.
+///
+/// `make` must return a fresh bus with an empty log on every call. Checks
+/// (all prefixed `events.`): `publish_then_read`, `read_waits_for_publish`,
+/// `large_batches`, `foreign_cursor_refused`.
+pub async fn event_conformance<F, Fut, R>(config: &ConformanceConfig, make: F) -> ConformanceReport
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<R>>,
+    R: EventBus + ?Sized,
+{
+    let mut report = ConformanceReport::new("event bus");
+    report.backend = store_name::<R>();
+    run_checks!(report, config, make, [
+        "events.publish_then_read" => events::publish_then_read,
+        "events.read_waits_for_publish" => events::read_waits_for_publish,
+        "events.large_batches" => events::large_batches,
+        "events.foreign_cursor_refused" => events::foreign_cursor_refused,
     ]);
     report
 }
