@@ -82,7 +82,36 @@ def shared_chord():
     return {"callback_id": r.id, "value": r.get(timeout=TIMEOUT)}
 
 
+def events():
+    """Celery's own event receiver (what Flower and `celery events` use)
+    listening while a Celeriac worker runs a task."""
+    import threading
+    import time
+
+    seen = []
+    with app.connection() as conn:
+        receiver = app.events.Receiver(conn, handlers={"*": seen.append})
+        listener = threading.Thread(target=receiver.capture, kwargs={"limit": None, "timeout": None}, daemon=True)
+        listener.start()
+        time.sleep(1.0)  # subscribed before the task is sent
+        value = add.delay(2, 3).get(timeout=TIMEOUT)
+        wanted = {"task-received", "task-started", "task-succeeded", "worker-heartbeat"}
+        deadline = time.time() + 10
+        while time.time() < deadline and not wanted <= {e.get("type") for e in seen}:
+            time.sleep(0.2)
+        receiver.should_stop = True
+    succeeded = [e for e in seen if e.get("type") == "task-succeeded"]
+    return {
+        "value": value,
+        "types": sorted({e.get("type") for e in seen}),
+        "hostnames": sorted({e.get("hostname") for e in seen}),
+        "result": succeeded[0].get("result") if succeeded else None,
+        "sw_ident": sorted({e.get("sw_ident") for e in seen if e.get("type", "").startswith("worker-")}),
+    }
+
+
 SCENARIOS = {
+    "events": events,
     "calls": calls,
     "failures": failures,
     "canvas": canvas,

@@ -103,6 +103,10 @@ pub struct WorkerArgs {
     /// timing as JSON on stdout and stop.
     #[arg(long, hide = true)]
     pub bench_report: Option<u64>,
+    /// This worker's nodename (default celeriac.<pid>@<host>); `%h` is
+    /// replaced by the host name, `%p` by the process id.
+    #[arg(long, short = 'n')]
+    pub hostname: Option<String>,
     /// Do not send task events and worker heartbeats (the dashboard's
     /// history and live view are built from them; on by default).
     #[arg(long)]

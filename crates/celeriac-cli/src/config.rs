@@ -36,6 +36,7 @@ pub struct WorkerSection {
     pub max_message_bytes: Option<usize>,
     pub max_depth: Option<usize>,
     pub events: Option<bool>,
+    pub hostname: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +126,15 @@ pub fn worker_config(args: &WorkerArgs, file: &FileConfig) -> anyhow::Result<cel
     config.result_extended = args.result_extended || w.result_extended.unwrap_or(false);
     config.execution_log = args.execution_log.clone();
     config.events = !args.no_events && w.events.unwrap_or(true);
+    if let Some(name) = args.hostname.as_ref().or(w.hostname.as_ref()) {
+        let name = name
+            .replace("%h", &celeriac::crates::core::host::hostname())
+            .replace("%p", &std::process::id().to_string());
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            bail!("--hostname must be printable and not empty");
+        }
+        config.hostname = name;
+    }
     if let Some(bytes) = args.max_message_bytes.or(w.max_message_bytes) {
         if bytes < 1024 {
             bail!("--max-message-bytes must be at least 1024");

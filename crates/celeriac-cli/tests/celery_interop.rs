@@ -128,6 +128,25 @@ fn python_client_calls_celeriac_worker() {
 }
 
 #[test]
+fn celery_event_receiver_sees_celeriac_worker_events() {
+    let Some(env) = Env::new() else { return };
+    let _worker = env.celeriac_worker("w", &["--queues", "celery"]);
+    let got = env.scenario("events");
+    assert_eq!(got["value"], 5, "{got}");
+    assert_eq!(got["result"], "5", "{got}");
+    let types: Vec<&str> = got["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for wanted in ["task-received", "task-started", "task-succeeded", "worker-heartbeat"] {
+        assert!(types.contains(&wanted), "{wanted} not seen by Celery's receiver: {got}");
+    }
+    assert_eq!(got["sw_ident"], json!(["celeriac"]), "{got}");
+}
+
+#[test]
 fn python_sees_celeriac_failures_and_expiry() {
     let Some(env) = Env::new() else { return };
     let _worker = env.celeriac_worker("w", &[]);

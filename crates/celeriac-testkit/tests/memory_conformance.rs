@@ -1,11 +1,13 @@
-//! The in-memory broker and result backend pass the conformance suites.
+//! The in-memory broker, result backend, stores and event bus pass the
+//! conformance suites.
 
 use std::sync::Arc;
 
 use celeriac_core::memory::{MemoryBackend, MemoryBlobStore, MemoryBroker, MemoryRecordStore};
 use celeriac_core::{Broker, ResultBackend};
 use celeriac_testkit::{
-    backend_conformance, blob_conformance, broker_conformance, record_conformance, ConformanceConfig,
+    backend_conformance, blob_conformance, broker_conformance, event_conformance, record_conformance,
+    ConformanceConfig,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -51,4 +53,15 @@ async fn memory_blob_and_record_stores_conform() {
     let records = record_conformance(&config, || async { Arc::new(MemoryRecordStore::new()) }).await;
     println!("{records}");
     records.assert_all_passed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_event_bus_conforms() {
+    let config = ConformanceConfig::default();
+    let report = event_conformance(&config, || async {
+        Arc::new(celeriac_core::events::MemoryEventBus::default())
+    })
+    .await;
+    println!("{report}");
+    report.assert_all_passed();
 }

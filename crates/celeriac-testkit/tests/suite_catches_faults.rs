@@ -5,9 +5,12 @@ mod faulty;
 
 use std::sync::Arc;
 
-use celeriac_testkit::{backend_conformance, broker_conformance, ConformanceConfig, ConformanceReport};
+use celeriac_testkit::{
+    backend_conformance, broker_conformance, event_conformance, ConformanceConfig, ConformanceReport,
+};
 use faulty::backend::{Fault as BackendFault, FaultyBackend};
 use faulty::broker::{Fault as BrokerFault, FaultyBroker};
+use faulty::events::{Fault as EventFault, FaultyEventBus};
 use futures::future::{join_all, BoxFuture, FutureExt};
 
 /// Every named check must have failed; returns what was not caught.
@@ -33,6 +36,15 @@ fn backend_case(fault: BackendFault, checks: &'static [&'static str]) -> BoxFutu
         let config = ConformanceConfig::default();
         let ttl = config.result_ttl;
         let report = backend_conformance(&config, || async move { Arc::new(FaultyBackend::new(fault, ttl)) }).await;
+        missed(&format!("{fault:?}"), &report, checks)
+    }
+    .boxed()
+}
+
+fn event_case(fault: EventFault, checks: &'static [&'static str]) -> BoxFuture<'static, Vec<String>> {
+    async move {
+        let config = ConformanceConfig::default();
+        let report = event_conformance(&config, || async move { Arc::new(FaultyEventBus::new(fault)) }).await;
         missed(&format!("{fault:?}"), &report, checks)
     }
     .boxed()
@@ -77,6 +89,10 @@ async fn every_fault_is_caught() {
         backend_case(K::IgnoreForget, &["backend.forget"]),
         backend_case(K::DropLastOfBatch, &["backend.store_many"]),
         backend_case(K::DropGroupId, &["backend.store_then_get"]),
+        event_case(EventFault::NeverWaits, &["events.read_waits_for_publish"]),
+        event_case(EventFault::TruncatesBatches, &["events.large_batches"]),
+        event_case(EventFault::AcceptsForeignCursors, &["events.foreign_cursor_refused"]),
+        event_case(EventFault::RepeatsTheCursor, &["events.publish_then_read"]),
     ];
     let missed: Vec<String> = join_all(cases).await.into_iter().flatten().collect();
     assert!(missed.is_empty(), "{}", missed.join("\n"));

@@ -32,7 +32,9 @@ pub struct WorkerConfig {
     /// Append each execution's task id to this file (an audit record that
     /// does not depend on the broker or the result store).
     pub execution_log: Option<PathBuf>,
-    /// Name shown in the registry and results (default `celeriac@<host>`).
+    /// The worker's nodename in events, the registry and results (default
+    /// `celeriac.<pid>@<host>`, unique per process so that several workers
+    /// on one host show as several; Celery's `-n`).
     pub hostname: String,
     /// Send task events and worker heartbeats to the event bus given by
     /// [`Worker::with_events`](crate::Worker::with_events) (default on; the
@@ -54,7 +56,7 @@ impl Default for WorkerConfig {
             track_started: false,
             result_extended: false,
             execution_log: None,
-            hostname: format!("celeriac@{}", celeriac_core::host::hostname()),
+            hostname: format!("celeriac.{}@{}", std::process::id(), celeriac_core::host::hostname()),
             events: true,
         }
     }

@@ -21,6 +21,16 @@ async fn fail() -> Result<(), TaskError> {
     Err(TaskError::new("ValueError", "it's broken"))
 }
 
+/// Returns the `traceparent` header the task ran with.
+#[task(name = "c.trace")]
+async fn trace_of(ctx: celeriac::TaskContext) -> Option<String> {
+    ctx.headers()
+        .extra
+        .get("traceparent")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
 #[task(name = "c.forever")]
 async fn forever() -> String {
     tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -45,7 +55,11 @@ fn start(events: bool) -> Harness {
     let backend = Arc::new(MemoryBackend::default());
     let bus = Arc::new(MemoryEventBus::default());
     let mut registry = TaskRegistry::new();
-    registry.register::<add>().register::<fail>().register::<forever>();
+    registry
+        .register::<add>()
+        .register::<fail>()
+        .register::<forever>()
+        .register::<trace_of>();
     let config = WorkerConfig {
         queues: vec!["celery".into(), "other".into()],
         concurrency: 4,
@@ -158,4 +172,23 @@ async fn terminate_stops_a_running_task() {
     );
     let state = h.client.backend().get(r.id()).await.expect("get").expect("stored");
     assert_eq!(state.state, TaskState::Revoked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_context_continues_into_follow_up_tasks() {
+    use celeriac::crates::core::trace::task_span_id;
+    let h = start(false);
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let first_id = "6b3a3c2e-1f0d-4d55-9c57-6f1b9e3b2a10";
+    let first = Signature::new("c.trace")
+        .task_id(first_id)
+        .option("headers", serde_json::json!({"traceparent": incoming}));
+    let chain = first.then(Signature::new("c.trace").immutable());
+    let last = h.client.send_chain(chain).await.expect("send");
+    let seen: Option<String> = serde_json::from_value(last.get(WAIT).await.expect("result")).expect("string");
+    let first_seen = h.client.backend().get(first_id).await.expect("get").expect("stored");
+    assert_eq!(first_seen.result, serde_json::json!(incoming), "the first task ran in the request's trace");
+    // The follow-up is in the same trace, with the first task's run as parent.
+    let want = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", task_span_id(first_id));
+    assert_eq!(seen.as_deref(), Some(want.as_str()));
 }

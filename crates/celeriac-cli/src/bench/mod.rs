@@ -27,6 +27,9 @@ pub enum Phase {
     Enqueue,
     /// A worker process drains a backlog.
     Drain,
+    /// The same drain with the worker's events switched off
+    /// (`--no-events`): what task events and heartbeats cost.
+    DrainNoEvents,
     /// A producer process enqueues in batches while a warm worker runs.
     E2e,
     /// Enqueue→start and enqueue→result at a fixed offered load.
@@ -178,7 +181,7 @@ impl BenchEnv {
         if self.redis.is_none() {
             return;
         }
-        for name in ["enqueue", "drain", "e2e", "latency"] {
+        for name in ["enqueue", "drain", "drain_no_events", "e2e", "latency"] {
             if let Ok(store) = celeriac::crates::redis::RedisStore::open_url(&self.url(name)) {
                 let _ = store.delete_everything().await;
             }
@@ -243,22 +246,33 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
         report.rate("enqueue_batched", args.tasks, t.elapsed());
     }
 
-    if wants(Phase::Drain) {
+    for (phase, name, flags) in [
+        (Phase::Drain, "drain", &[][..]),
+        (Phase::DrainNoEvents, "drain_no_events", &["--no-events"][..]),
+    ] {
+        if !wants(phase) {
+            continue;
+        }
         eprintln!(
-            "[bench] drain: enqueue a backlog of {}, then start a worker process",
-            args.tasks
+            "[bench] {name}: enqueue a backlog of {}, then start a worker process {}",
+            args.tasks,
+            flags.join(" ")
         );
-        let url = env.url("drain");
+        let url = env.url(name);
         enqueue_batched(&client(&url)?, args.tasks, args.batch, &Signature::new("celeriac.noop")).await?;
         let spawned = unix_now();
-        let mut worker = WorkerProc::spawn(&url, &env.worker_args(), Some(args.tasks))?;
+        let mut worker_args = env.worker_args();
+        worker_args.extend(flags.iter().map(|f| (*f).to_owned()));
+        let mut worker = WorkerProc::spawn(&url, &worker_args, Some(args.tasks))?;
         let done = worker.report(Duration::from_secs(600)).await?;
-        report.rate_between("drain", args.tasks, done.first, done.last);
-        report.value(
-            "drain_including_start_tasks_per_s",
-            args.tasks as f64 / (done.last - spawned),
-        );
-        report.value("worker_peak_rss_mb_drain", done.peak_rss_kb as f64 / 1024.0);
+        report.rate_between(name, args.tasks, done.first, done.last);
+        if phase == Phase::Drain {
+            report.value(
+                "drain_including_start_tasks_per_s",
+                args.tasks as f64 / (done.last - spawned),
+            );
+            report.value("worker_peak_rss_mb_drain", done.peak_rss_kb as f64 / 1024.0);
+        }
         worker.stop().await;
     }
 

@@ -235,3 +235,49 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// `GET path` on a local server with an optional bearer token: the status
+/// and the body parsed as JSON (`Null` when it is not JSON). A bare
+/// HTTP/1.1 request with `Connection: close`, so the body is what follows
+/// the headers.
+pub fn http_get_json(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return (0, serde_json::Value::Null);
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, serde_json::Value::Null);
+    }
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Polls `GET path` until `done` holds for its JSON (or `limit` passes);
+/// returns the last JSON seen.
+pub fn poll_json(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (status, json) = http_get_json(addr, path, token);
+        if status == 200 && done(&json) || Instant::now() >= deadline {
+            return json;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -192,6 +192,11 @@ pub(crate) fn prune(conn: &mut Connection, before: f64, max_tasks: u64) -> rusql
             params![before],
         )?;
     }
+    // Workers silent for a day (restarted ones have a new nodename).
+    tx.execute(
+        "DELETE FROM workers WHERE last_heartbeat < ?1",
+        params![super::store::unix_now() - 86_400.0],
+    )?;
     tx.commit()?;
     Ok(gone)
 }

@@ -113,7 +113,7 @@ pub struct TaskDetail {
     pub expires: Option<String>,
     /// Seconds between enqueue and start, when known.
     pub queue_wait: Option<f64>,
-    /// Its events, oldest first.
+    /// Its events in time order (senders' clocks), arrival order for ties.
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -260,7 +260,7 @@ fn detail(conn: &Connection, id: &str) -> rusqlite::Result<Option<TaskDetail>> {
     let mut children = conn.prepare_cached("SELECT id FROM tasks WHERE parent_id = ?1 ORDER BY seq LIMIT 1000")?;
     d.children = children.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let mut events = conn.prepare_cached(
-        "SELECT type, at, hostname, fields FROM task_events WHERE task_id = ?1 ORDER BY seq LIMIT 1000",
+        "SELECT type, at, hostname, fields FROM task_events WHERE task_id = ?1 ORDER BY at, seq LIMIT 1000",
     )?;
     d.timeline = events
         .query_map([id], |r| {
