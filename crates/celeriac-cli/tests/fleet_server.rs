@@ -45,12 +45,27 @@ fn serve(url: &str, addr: SocketAddr, history: &std::path::Path, log: &std::path
     let bind = addr.to_string();
     let history = history.display().to_string();
     let server = spawn(
-        &["--log", "warn", "--broker", url, "serve", "--no-worker", "--bind", &bind, "--history", &history],
+        &[
+            "--log",
+            "warn",
+            "--broker",
+            url,
+            "serve",
+            "--no-worker",
+            "--bind",
+            &bind,
+            "--history",
+            &history,
+        ],
         log,
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while http_get_json(addr, "/api/info", None).0 != 200 {
-        assert!(Instant::now() < deadline, "the server did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     server
@@ -74,15 +89,41 @@ async fn serve_monitors_separate_workers_on_redis_and_keeps_history_across_resta
     let history = dir.path().join("history.db");
     let server = serve(&url, addr, &history, &dir.path().join("serve.log"));
     let _w1 = spawn(
-        &["--log", "warn", "--broker", &url, "worker", "-n", "w1@%h", "--prefetch", "4", "-c", "2"],
+        &[
+            "--log",
+            "warn",
+            "--broker",
+            &url,
+            "worker",
+            "-n",
+            "w1@%h",
+            "--prefetch",
+            "4",
+            "-c",
+            "2",
+        ],
         &dir.path().join("w1.log"),
     );
     let _w2 = spawn(
-        &["--log", "warn", "--broker", &url, "worker", "-n", "w2@%h", "--prefetch", "4", "-c", "2"],
+        &[
+            "--log",
+            "warn",
+            "--broker",
+            &url,
+            "worker",
+            "-n",
+            "w2@%h",
+            "--prefetch",
+            "4",
+            "-c",
+            "2",
+        ],
         &dir.path().join("w2.log"),
     );
     let workers = poll_json(addr, "/api/workers", None, Duration::from_secs(20), |w| {
-        w["workers"].as_array().is_some_and(|w| w.iter().filter(|w| w["alive"] == true).count() == 2)
+        w["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().filter(|w| w["alive"] == true).count() == 2)
     });
     let names: Vec<&str> = workers["workers"]
         .as_array()
@@ -90,7 +131,10 @@ async fn serve_monitors_separate_workers_on_redis_and_keeps_history_across_resta
         .iter()
         .filter_map(|w| w["hostname"].as_str())
         .collect();
-    assert!(names.iter().any(|n| n.starts_with("w1@")) && names.iter().any(|n| n.starts_with("w2@")), "{workers}");
+    assert!(
+        names.iter().any(|n| n.starts_with("w1@")) && names.iter().any(|n| n.starts_with("w2@")),
+        "{workers}"
+    );
 
     let backends = celeriac::connect(Some(&url), None).expect("connect");
     let client = Client::new(backends.broker, backends.backend);
@@ -104,15 +148,26 @@ async fn serve_monitors_separate_workers_on_redis_and_keeps_history_across_resta
         ids.push(r.id().to_owned());
     }
     for id in &ids {
-        client.result::<Value>(id.clone()).get(Duration::from_secs(30)).await.expect("result");
+        client
+            .result::<Value>(id.clone())
+            .get(Duration::from_secs(30))
+            .await
+            .expect("result");
     }
-    let tasks = poll_json(addr, "/api/tasks?limit=100&name=celeriac.sleep", None, Duration::from_secs(20), |t| {
-        succeeded(t).len() == 20
-    });
+    let tasks = poll_json(
+        addr,
+        "/api/tasks?limit=100&name=celeriac.sleep",
+        None,
+        Duration::from_secs(20),
+        |t| succeeded(t).len() == 20,
+    );
     let done = succeeded(&tasks);
     assert_eq!(done.len(), 20, "{tasks}");
     let ran_on: std::collections::BTreeSet<&str> = done.iter().filter_map(|t| t["worker"].as_str()).collect();
-    assert!(ran_on.iter().all(|w| w.starts_with("w1@") || w.starts_with("w2@")), "{ran_on:?}");
+    assert!(
+        ran_on.iter().all(|w| w.starts_with("w1@") || w.starts_with("w2@")),
+        "{ran_on:?}"
+    );
     assert_eq!(ran_on.len(), 2, "both workers ran tasks: {ran_on:?}");
     let (status, detail) = http_get_json(addr, &format!("/api/tasks/{}", ids[0]), None);
     assert_eq!(status, 200);

@@ -187,7 +187,11 @@ async fn trace_context_continues_into_follow_up_tasks() {
     let last = h.client.send_chain(chain).await.expect("send");
     let seen: Option<String> = serde_json::from_value(last.get(WAIT).await.expect("result")).expect("string");
     let first_seen = h.client.backend().get(first_id).await.expect("get").expect("stored");
-    assert_eq!(first_seen.result, serde_json::json!(incoming), "the first task ran in the request's trace");
+    assert_eq!(
+        first_seen.result,
+        serde_json::json!(incoming),
+        "the first task ran in the request's trace"
+    );
     // The follow-up is in the same trace, with the first task's run as parent.
     let want = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", task_span_id(first_id));
     assert_eq!(seen.as_deref(), Some(want.as_str()));

@@ -246,7 +246,9 @@ pub fn http_get_json(addr: std::net::SocketAddr, path: &str, token: Option<&str>
         return (0, serde_json::Value::Null);
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return (0, serde_json::Value::Null);
@@ -254,11 +256,7 @@ pub fn http_get_json(addr: std::net::SocketAddr, path: &str, token: Option<&str>
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
