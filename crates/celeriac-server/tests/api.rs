@@ -227,7 +227,9 @@ async fn bad_requests_get_clear_errors() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{\"name\": \"celeriac.add\", "))
         .expect("request");
-    api.send(req).await.assert_error(StatusCode::BAD_REQUEST, "malformed JSON");
+    api.send(req)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "malformed JSON");
 
     let r = api
         .call(

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use celeriac_core::memory::{MemoryBackend, MemoryBlobStore, MemoryBroker, MemoryRecordStore};
 use celeriac_core::{Broker, ResultBackend};
 use celeriac_testkit::{
-    backend_conformance, blob_conformance, broker_conformance, event_conformance, record_conformance,
-    ConformanceConfig,
+    backend_conformance, blob_conformance, broker_conformance, event_conformance, record_conformance, ConformanceConfig,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -50,7 +50,9 @@ impl EventBus for FaultyEventBus {
                 other => self.inner.read(other, max, wait).await,
             },
             Fault::RepeatsTheCursor => {
-                let back = after.and_then(|c| c.0.parse::<u64>().ok()).and_then(|n| n.checked_sub(1));
+                let back = after
+                    .and_then(|c| c.0.parse::<u64>().ok())
+                    .and_then(|n| n.checked_sub(1));
                 match back {
                     Some(n) => self.inner.read(Some(&EventCursor(n.to_string())), max, wait).await,
                     None => self.inner.read(after, max, wait).await,
