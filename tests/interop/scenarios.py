@@ -110,7 +110,39 @@ def events():
     }
 
 
+def control():
+    """Celery's remote control reaching a Celeriac worker: ping,
+    cancel_consumer / add_consumer, and revoke with terminate."""
+    import time
+
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    out = {"ping": app.control.ping(timeout=2.0)}
+    out["cancel"] = app.control.cancel_consumer("other", reply=True, timeout=2.0)
+    time.sleep(0.5)
+    held = add.apply_async((1, 1), queue="other")
+    try:
+        held.get(timeout=3)
+        out["ran_while_cancelled"] = True
+    except CeleryTimeout:
+        out["ran_while_cancelled"] = False
+    app.control.add_consumer("other", reply=True, timeout=2.0)
+    out["after_add_consumer"] = held.get(timeout=TIMEOUT)
+    running = app.send_task("celeriac.sleep", args=[600])
+    time.sleep(2.0)  # let it start
+    app.control.revoke(running.id, terminate=True)
+    try:
+        running.get(timeout=15)
+        out["terminated"] = "finished"
+    except TaskRevokedError:
+        out["terminated"] = running.state
+    except CeleryTimeout:
+        out["terminated"] = "still running"
+    return out
+
+
 SCENARIOS = {
+    "control": control,
     "events": events,
     "calls": calls,
     "failures": failures,

@@ -147,6 +147,24 @@ fn celery_event_receiver_sees_celeriac_worker_events() {
 }
 
 #[test]
+fn celery_remote_control_reaches_celeriac_workers() {
+    let Some(env) = Env::new() else { return };
+    let _worker = env.celeriac_worker("w", &["--queues", "celery,other", "-n", "ctl@%h"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let got = env.scenario("control");
+    let ping = got["ping"].as_array().expect("ping replies");
+    assert!(
+        ping.iter().any(|r| r.as_object().is_some_and(|m| m
+            .iter()
+            .any(|(node, v)| node.starts_with("ctl@") && v == &json!({"ok": "pong"})))),
+        "no pong from the Celeriac worker: {got}"
+    );
+    assert_eq!(got["ran_while_cancelled"], false, "{got}");
+    assert_eq!(got["after_add_consumer"], 2, "{got}");
+    assert_eq!(got["terminated"], "REVOKED", "{got}");
+}
+
+#[test]
 fn python_sees_celeriac_failures_and_expiry() {
     let Some(env) = Env::new() else { return };
     let _worker = env.celeriac_worker("w", &[]);

@@ -13,48 +13,16 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{free_port, CELERIAC};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
+use support::{
+    free_port, in_ci, log_tail as tail, missing_browser_prerequisite as missing_prerequisite, repo_root as root,
+    CELERIAC, CHROMIUM,
+};
 
 /// Longest the node script may run; it has its own, shorter watchdog.
 const NODE_LIMIT: Duration = Duration::from_secs(240);
-
-fn root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // Canonical, so the screenshot's path reads plainly in the output.
-    root.canonicalize().unwrap_or(root)
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// What the test needs and is missing, if anything.
-fn missing_prerequisite() -> Option<String> {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node {
-        return Some("node is not installed".into());
-    }
-    if !Path::new(CHROMIUM).exists() {
-        return Some(format!(
-            "{CHROMIUM} is missing: Debian packages chromium and chromium-driver"
-        ));
-    }
-    if !root().join("tests/browser/node_modules/playwright-core").is_dir() {
-        return Some("tests/browser/node_modules/playwright-core is missing: npm ci in tests/browser".into());
-    }
-    None
-}
 
 /// A child process killed when the test ends, whatever happens.
 struct Killed(Child);
@@ -79,13 +47,6 @@ fn healthy(addr: SocketAddr) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
-}
-
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let start = text.len().saturating_sub(4_000);
-    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-    text[start..].to_owned()
 }
 
 #[test]
@@ -164,16 +125,7 @@ fn photo_app_in_a_browser() {
     let mut node = Killed(node);
 
     // The script limits itself; this guards against node itself hanging.
-    let deadline = Instant::now() + NODE_LIMIT;
-    let status = loop {
-        if let Some(status) = node.0.try_wait().expect("poll node") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = support::wait_at_most(&mut node.0, NODE_LIMIT);
     drop(node);
     drop(server);
 

@@ -369,6 +369,46 @@ pub trait Broker: Send + Sync + 'static {
         self.revoke(&termination_key(task_id), ttl).await
     }
 
+    /// Waits up to `wait` for remote-control commands (Celery's pidbox) and
+    /// returns those received since the last call. Stores without a control
+    /// channel just wait and return none; their workers follow the stored
+    /// state instead (paused queues, revocations, terminations).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] when the channel cannot be reached.
+    async fn next_control(&self, wait: Duration) -> Result<Vec<crate::control::ControlCommand>, BrokerError> {
+        tokio::time::sleep(wait).await;
+        Ok(Vec::new())
+    }
+
+    /// Sends `reply` from worker `nodename` to the client that sent
+    /// `command` (nothing when it asked for none).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] when the reply cannot be delivered.
+    async fn reply_control(
+        &self,
+        command: &crate::control::ControlCommand,
+        nodename: &str,
+        reply: serde_json::Value,
+    ) -> Result<(), BrokerError> {
+        let _ = (command, nodename, reply);
+        Ok(())
+    }
+
+    /// Broadcasts `command` on the control channel, to Celeriac and Celery
+    /// workers alike (nothing where the store has no channel).
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerError`] when the channel cannot be reached.
+    async fn broadcast_control(&self, command: &crate::control::ControlCommand) -> Result<(), BrokerError> {
+        let _ = command;
+        Ok(())
+    }
+
     /// Of `task_ids` (tasks a worker is running), those whose termination
     /// was asked for.
     ///

@@ -11,6 +11,7 @@ mod backend;
 mod blob;
 mod broker;
 mod client;
+pub mod control;
 mod error;
 pub mod events;
 pub mod host;

@@ -602,6 +602,23 @@ impl Broker for RedisStore {
         Ok(names)
     }
 
+    async fn next_control(&self, wait: Duration) -> Res<Vec<celeriac_core::control::ControlCommand>> {
+        Ok(crate::control::next(&self.shared, wait).await)
+    }
+
+    async fn reply_control(
+        &self,
+        command: &celeriac_core::control::ControlCommand,
+        nodename: &str,
+        reply: serde_json::Value,
+    ) -> Res<()> {
+        crate::control::reply(&self.shared, command, nodename, reply).await
+    }
+
+    async fn broadcast_control(&self, command: &celeriac_core::control::ControlCommand) -> Res<()> {
+        crate::control::broadcast(&self.shared, command).await
+    }
+
     async fn terminations(&self, task_ids: &[String]) -> Res<Vec<String>> {
         if task_ids.is_empty() {
             return Ok(Vec::new());

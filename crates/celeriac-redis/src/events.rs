@@ -15,7 +15,6 @@ use base64::Engine as _;
 use celeriac_core::events::{Event, EventBatch, EventBus, EventCursor};
 use celeriac_core::BrokerError;
 use redis::Value;
-use serde_json::json;
 use tokio::time::Instant;
 
 use crate::store::{to_broker_error, RedisStore, Shared};
@@ -34,21 +33,29 @@ fn parse_id(id: &str) -> Option<(u64, u64)> {
 }
 
 /// The kombu envelope Celery's event receivers decode (body base64 JSON).
+/// Written directly into one buffer: the body is most of it, and going
+/// through a `serde_json::Value` would copy it twice more.
 pub(crate) fn celery_envelope(body: &[u8], routing_key: &str, hostname: &str) -> Vec<u8> {
-    let envelope = json!({
-        "body": base64::engine::general_purpose::STANDARD.encode(body),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {"hostname": hostname},
-        "properties": {
-            "delivery_mode": 1,
-            "delivery_info": {"exchange": "celeryev", "routing_key": routing_key},
-            "priority": 0,
-            "body_encoding": "base64",
-            "delivery_tag": uuid::Uuid::new_v4().to_string(),
-        },
-    });
-    serde_json::to_vec(&envelope).unwrap_or_default()
+    let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let mut out = Vec::with_capacity(body.len() * 4 / 3 + 384);
+    out.extend_from_slice(b"{\"body\": \"");
+    let start = out.len();
+    out.resize(start + base64::encoded_len(body.len(), true).unwrap_or(0), 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(body, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+    let tail = format!(
+        "\", \"content-encoding\": \"utf-8\", \"content-type\": \"application/json\", \
+         \"headers\": {{\"hostname\": {}}}, \"properties\": {{\"delivery_mode\": 1, \
+         \"delivery_info\": {{\"exchange\": \"celeryev\", \"routing_key\": {}}}, \"priority\": 0, \
+         \"body_encoding\": \"base64\", \"delivery_tag\": \"{}\"}}}}",
+        json(hostname),
+        json(routing_key),
+        uuid::Uuid::new_v4()
+    );
+    out.extend_from_slice(tail.as_bytes());
+    out
 }
 
 /// The events in a kombu envelope published on a Celery event channel.
@@ -182,12 +189,20 @@ impl EventBus for RedisStore {
             .ignore();
         pipe.cmd("PUBLISH").arg(shared.events_wake()).arg("1").ignore();
         let hostname = events[0].hostname.as_str();
-        let tasks: Vec<&Event> = events.iter().filter(|e| e.is_task()).collect();
-        if !tasks.is_empty() {
-            let list = serde_json::to_vec(&tasks).unwrap_or_default();
+        let task_count = events.iter().filter(|e| e.is_task()).count();
+        if task_count > 0 {
+            // Usually the batch is all task events: its list is the body.
+            let only_tasks;
+            let list: &[u8] = if task_count == events.len() {
+                &body
+            } else {
+                let tasks: Vec<&Event> = events.iter().filter(|e| e.is_task()).collect();
+                only_tasks = serde_json::to_vec(&tasks).unwrap_or_default();
+                &only_tasks
+            };
             pipe.cmd("PUBLISH")
                 .arg(shared.celery_event_channel("task.multi"))
-                .arg(celery_envelope(&list, "task.multi", hostname))
+                .arg(celery_envelope(list, "task.multi", hostname))
                 .ignore();
         }
         for e in events.iter().filter(|e| !e.is_task()) {

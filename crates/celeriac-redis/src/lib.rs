@@ -26,6 +26,7 @@ mod blob_store;
 mod broker;
 mod chords;
 mod config;
+mod control;
 mod envelope;
 mod events;
 mod fetch;

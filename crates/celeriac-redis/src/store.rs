@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     /// Queues whose kombu bindings this process has declared.
     pub(crate) declared: Mutex<HashSet<String>>,
     maintenance: OnceLock<tokio::task::JoinHandle<()>>,
+    /// Remote-control commands received (started by the first listener).
+    pub(crate) control: OnceLock<Arc<crate::control::Inbox>>,
     /// Unique per store (48 random bits): the prefix of its lease ids.
     pub(crate) instance: String,
     /// Counts fetches, so each gives unique lease ids.
@@ -146,6 +148,7 @@ impl RedisStore {
                 wake_subscriptions: Mutex::new(std::collections::HashMap::new()),
                 declared: Mutex::new(HashSet::new()),
                 maintenance: OnceLock::new(),
+                control: OnceLock::new(),
                 instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
                 fetches: std::sync::atomic::AtomicU64::new(0),
                 fetch_locks: Mutex::new(std::collections::HashMap::new()),

@@ -1,14 +1,15 @@
 //! Celeriac's HTTP server, as an axum [`Router`] other apps can mount.
 //!
-//! Today: `/` (what is running: broker, queues, workers, and links to the
-//! apps mounted beside it) and `/health`. Apps such as the photo app are
+//! `/` is the dashboard (a static page whose scripts read the JSON API under
+//! `/api`), beside `/health` and `/metrics`. Apps such as the photo app are
 //! nested into the same [`Router`], so whatever layers guard the server
-//! (authentication, when it comes) guard them too.
+//! ([`auth::protect`]) guard them too.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod api_error;
 pub mod auth;
+mod dashboard;
 pub mod history;
 mod html;
 mod metrics;
@@ -28,7 +29,7 @@ pub use api_error::{ApiError, ApiJson};
 pub use html::escape;
 pub use metrics::feed_metrics;
 
-/// An app mounted in the same server, linked from the front page.
+/// An app mounted in the same server, linked from the dashboard's header.
 #[derive(Debug, Clone)]
 pub struct MountedApp {
     /// Where it is mounted, e.g. `/photos/`.
@@ -50,7 +51,7 @@ pub struct ServerState {
     pub broker_url: String,
     /// The worker running in the same process, if any.
     pub worker: Option<WorkerInfo>,
-    /// Apps mounted beside these routes, linked from the front page.
+    /// Apps mounted beside these routes, linked from the dashboard.
     pub apps: Vec<MountedApp>,
     /// The task history, when the server keeps one.
     pub history: Option<Arc<History>>,
@@ -92,10 +93,10 @@ impl ServerState {
 /// [`auth::protect`], which the API's extractors require.
 pub fn router(state: ServerState) -> Router {
     Router::new()
-        .route("/", get(status::index))
         .route("/health", get(status::health))
         .route("/metrics", get(metrics::scrape))
         .merge(api::routes())
+        .merge(dashboard::routes())
         .with_state(state)
 }
 

@@ -11,6 +11,7 @@
 
 mod completion;
 mod config;
+mod control;
 mod cpu_pool;
 mod events;
 mod executor;

@@ -129,16 +129,33 @@ pub(crate) struct Shared {
     pub(crate) terminable: Terminable,
     /// Queues paused fleet-wide (refreshed by the control loop).
     pub(crate) paused: Mutex<Vec<String>>,
+    /// This worker's own changes by remote control (`cancel_consumer`,
+    /// `add_consumer`), as a Celery worker keeps them: not stored.
+    pub(crate) consumers: Mutex<ConsumerChanges>,
+}
+
+/// Queues remote control told this worker to stop or start consuming.
+#[derive(Debug, Default)]
+pub(crate) struct ConsumerChanges {
+    pub(crate) cancelled: Vec<String>,
+    pub(crate) added: Vec<String>,
 }
 
 impl Shared {
-    /// The configured queues that are not paused.
+    /// The queues to fetch from now: configured or added, minus those
+    /// paused fleet-wide or cancelled for this worker.
     pub(crate) fn active_queues(&self) -> Vec<String> {
         let paused = self.paused.lock().map(|p| p.clone()).unwrap_or_default();
+        let (cancelled, added) = self
+            .consumers
+            .lock()
+            .map(|c| (c.cancelled.clone(), c.added.clone()))
+            .unwrap_or_default();
         self.config
             .queues
             .iter()
-            .filter(|q| !paused.contains(q))
+            .chain(added.iter())
+            .filter(|q| !paused.contains(q) && !cancelled.contains(q))
             .cloned()
             .collect()
     }

@@ -199,6 +199,7 @@ impl Worker {
             events,
             terminable: Default::default(),
             paused: Default::default(),
+            consumers: Default::default(),
         });
         if shared.events.enabled() {
             let online = events::worker_event(&shared.events, "worker-online", &shared.heartbeat_facts());
@@ -387,9 +388,25 @@ const CONTROL_EVERY: Duration = Duration::from_millis(500);
 async fn control_loop(shared: Arc<Shared>, stop: CancellationToken) {
     let mut pausing = true;
     loop {
-        tokio::select! {
+        // Remote-control commands where the broker has a channel (Redis:
+        // Celery's pidbox); elsewhere this just waits.
+        let commands = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(CONTROL_EVERY) => {}
+            c = shared.broker.next_control(CONTROL_EVERY) => c,
+        };
+        match commands {
+            Ok(commands) => {
+                for command in commands {
+                    crate::control::handle(&shared, command).await;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "control channel unavailable");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(CONTROL_EVERY) => {}
+                }
+            }
         }
         if pausing {
             match shared.broker.paused_queues().await {

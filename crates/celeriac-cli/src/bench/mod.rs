@@ -70,6 +70,10 @@ pub struct BenchArgs {
     /// Write the JSON report to this file (`-` for stdout).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Run every worker with its events off (as Celery runs by default,
+    /// without `-E`); `drain-no-events` compares the two either way.
+    #[arg(long)]
+    pub no_events: bool,
     /// Directory for the temporary stores (default: the system temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -138,6 +142,7 @@ pub(crate) struct BenchEnv {
     full: bool,
     concurrency: usize,
     prefetch: usize,
+    no_events: bool,
 }
 
 impl BenchEnv {
@@ -160,12 +165,16 @@ impl BenchEnv {
     }
 
     fn worker_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--concurrency".into(),
             self.concurrency.to_string(),
             "--prefetch".into(),
             self.prefetch.to_string(),
-        ]
+        ];
+        if self.no_events {
+            args.push("--no-events".into());
+        }
+        args
     }
 }
 
@@ -226,6 +235,7 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
         full: args.synchronous_full,
         concurrency: args.concurrency,
         prefetch: args.prefetch,
+        no_events: args.no_events,
     };
     let wants = |p: Phase| args.only.is_empty() || args.only.contains(&p);
     let mut report = Report::new(&args);
@@ -262,7 +272,11 @@ pub async fn run(ctx: Context, args: BenchArgs) -> anyhow::Result<()> {
         enqueue_batched(&client(&url)?, args.tasks, args.batch, &Signature::new("celeriac.noop")).await?;
         let spawned = unix_now();
         let mut worker_args = env.worker_args();
-        worker_args.extend(flags.iter().map(|f| (*f).to_owned()));
+        for flag in flags {
+            if !worker_args.iter().any(|a| a == flag) {
+                worker_args.push((*flag).to_owned());
+            }
+        }
         let mut worker = WorkerProc::spawn(&url, &worker_args, Some(args.tasks))?;
         let done = worker.report(Duration::from_secs(600)).await?;
         report.rate_between(name, args.tasks, done.first, done.last);

@@ -27,6 +27,7 @@ impl Report {
                 "synchronous": if args.synchronous_full { "FULL" } else { "NORMAL" },
                 "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
                 "results_stored": true,
+                "worker_events": !args.no_events,
             }),
         }
     }

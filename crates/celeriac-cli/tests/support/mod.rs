@@ -236,29 +236,59 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `GET path` on a local server with an optional bearer token: the status
-/// and the body parsed as JSON (`Null` when it is not JSON). A bare
-/// HTTP/1.1 request with `Connection: close`, so the body is what follows
-/// the headers.
-pub fn http_get_json(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+/// `GET path` on a local server with an optional bearer token: status and
+/// body. A bare HTTP/1.1 request with `Connection: close`; a chunked body is
+/// decoded.
+pub fn http_get(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return (0, serde_json::Value::Null);
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return (0, String::new());
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
-        return (0, serde_json::Value::Null);
+        return (0, String::new());
     }
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, String::new());
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = &raw[split + 4..];
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let chunked = head
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The data of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&body[..eol]);
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or_default().trim(), 16) else {
+            break;
+        };
+        let rest = &body[eol + 2..];
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.extend_from_slice(&rest[..n]);
+        body = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}
+
+/// [`http_get`] with the body parsed as JSON (`Null` when it is not).
+pub fn http_get_json(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let (status, body) = http_get(addr, path, token);
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
 }
 
 /// Polls `GET path` until `done` holds for its JSON (or `limit` passes);
@@ -277,5 +307,59 @@ pub fn poll_json(
             return json;
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Where Debian's Chromium is.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Whether this runs under CI (`CI=true`), where a missing prerequisite
+/// fails a test instead of skipping it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// What a browser test needs and is missing, if anything: node, Chromium,
+/// and playwright-core in tests/browser.
+pub fn missing_browser_prerequisite() -> Option<String> {
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node {
+        return Some("node is not installed".into());
+    }
+    if !Path::new(CHROMIUM).exists() {
+        return Some(format!(
+            "{CHROMIUM} is missing: Debian packages chromium and chromium-driver"
+        ));
+    }
+    if !repo_root().join("tests/browser/node_modules/playwright-core").is_dir() {
+        return Some("tests/browser/node_modules/playwright-core is missing: npm ci in tests/browser".into());
+    }
+    None
+}
+
+/// The last 4,000 bytes of a log file, for a failure message.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.len().saturating_sub(4_000);
+    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    text[start..].to_owned()
+}
+
+/// Waits for `child` to exit, at most `limit`; `None` if it did not.
+pub fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -253,5 +253,15 @@ pub(crate) async fn revoke(
     } else {
         state.broker.revoke(&id, REVOKE_TTL).await?;
     }
+    // Also Celery's broadcast: Python workers holding or running the task
+    // act on it, and Celeriac workers without waiting for their next look.
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("task_id".into(), json!([id]));
+    arguments.insert("terminate".into(), json!(terminate));
+    arguments.insert("signal".into(), json!("SIGTERM"));
+    let command = celeriac_core::control::ControlCommand::broadcast("revoke", arguments);
+    if let Err(e) = state.broker.broadcast_control(&command).await {
+        tracing::warn!(error = %e, "could not broadcast the revocation");
+    }
     Ok(ApiJson(json!({"id": id, "revoked": true, "terminate": terminate})))
 }
