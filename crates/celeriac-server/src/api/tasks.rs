@@ -265,3 +265,29 @@ pub(crate) async fn revoke(
     }
     Ok(ApiJson(json!({"id": id, "revoked": true, "terminate": terminate})))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_trace_context_goes_into_the_task_headers() {
+        let mut headers = HeaderMap::new();
+        assert!(trace_headers(&headers).is_none());
+        headers.insert(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .expect("value"),
+        );
+        headers.insert("tracestate", "vendor=x".parse().expect("value"));
+        let got = trace_headers(&headers).expect("traced");
+        assert_eq!(
+            got["traceparent"],
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        assert_eq!(got["tracestate"], "vendor=x");
+        headers.insert("traceparent", "garbage".parse().expect("value"));
+        assert!(trace_headers(&headers).is_none(), "an invalid traceparent is ignored");
+    }
+}
