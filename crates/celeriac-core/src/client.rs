@@ -361,6 +361,14 @@ pub fn build_message(
     if let Some(Value::String(reply_to)) = sig.options.get("reply_to") {
         message.properties.reply_to = Some(reply_to.clone());
     }
+    // When it was sent, so a worker can report how long it waited in the
+    // queue (Celery's protocol has no such field; its workers ignore it).
+    let sent = now.timestamp_micros() as f64 / 1e6;
+    message
+        .headers
+        .extra
+        .entry(crate::events::SENT_AT_HEADER)
+        .or_insert_with(|| Value::from(sent));
     if let Some(parent) = parent {
         message.headers.parent_id = Some(parent.id.clone());
         message.headers.root_id = Some(parent.root_id.clone());

@@ -340,6 +340,7 @@ async fn tasks_run_and_show_in_history_dead_letters_queues_and_metrics() {
     assert_eq!(detail["name"], "celeriac.add");
     assert_eq!(detail["worker"], "celeriac@api-test");
     assert_eq!(detail["stored"]["result"], 42);
+    assert!(detail["queue_wait"].as_f64().is_some_and(|w| w >= 0.0), "{detail}");
     let kinds: Vec<&str> = detail["timeline"]
         .as_array()
         .expect("timeline")
@@ -454,6 +455,16 @@ async fn tasks_run_and_show_in_history_dead_letters_queues_and_metrics() {
     assert!(value("celeriac_tasks_succeeded_total", "celeriac.add") >= 2.0, "{text}");
     assert!(value("celeriac_tasks_failed_total", "celeriac.fail") >= 1.0, "{text}");
     assert!(text.contains("celeriac_queue_messages"), "{text}");
+    let waits: f64 = scrape
+        .metrics
+        .iter()
+        .filter(|m| m.name == "celeriac_task_queue_wait_seconds")
+        .flat_map(|m| m.samples.iter())
+        .filter(|s| s.value.value_type == prom_text_format_parser::ValueType::Count)
+        .filter(|s| s.labels.iter().any(|l| l.key == "task" && l.value == "celeriac.add"))
+        .map(|s| s.value.value.as_f64())
+        .sum();
+    assert!(waits >= 2.0, "queue waits observed: {waits}\n{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -172,7 +172,15 @@ async fn execute(
     };
     let queue = delivery.queue.as_str();
     let tagged = |e: Event| e.with("name", task.name.as_str()).with("queue", queue);
-    shared.events.send(shared.events.task("task-started", id).map(tagged));
+    shared.events.send(
+        shared
+            .events
+            .task("task-started", id)
+            .map(|e| match queue_wait(message) {
+                Some(wait) => tagged(e).with("queue_wait", wait),
+                None => tagged(e),
+            }),
+    );
     let started = Instant::now();
     let terminate = shared.terminable.insert(id);
     let span = task_span(message, &task.name, queue);
@@ -302,6 +310,22 @@ fn fail_or_retry(
         result,
         follow_ups.into_iter().map(|f| f.message).collect(),
     )
+}
+
+/// Seconds from when the message was sent (or its ETA, if later) to now,
+/// when its sender stamped it.
+fn queue_wait(message: &TaskMessage) -> Option<f64> {
+    let sent = message
+        .headers
+        .extra
+        .get(celeriac_core::events::SENT_AT_HEADER)
+        .and_then(Value::as_f64)?;
+    let due = message
+        .headers
+        .eta
+        .map_or(sent, |eta| sent.max(eta.timestamp_micros() as f64 / 1e6));
+    let now = Utc::now().timestamp_micros() as f64 / 1e6;
+    Some((now - due).max(0.0))
 }
 
 /// The span of one task run. With a `traceparent` header it names the trace

@@ -107,6 +107,10 @@ async fn task_events_and_heartbeats_in_celery_format() {
     assert_eq!(received.str_field("args"), Some("[2,3]"));
     assert_eq!(received.hostname, "celeriac@test");
     assert_eq!(events[2].str_field("result"), Some("5"));
+    let wait = events[1]
+        .f64_field("queue_wait")
+        .expect("task-started carries queue_wait");
+    assert!((0.0..10.0).contains(&wait), "queue_wait {wait}");
     assert!(events[2].f64_field("runtime").is_some_and(|r| r >= 0.0));
     assert!(events.windows(2).all(|w| w[0].clock < w[1].clock));
 

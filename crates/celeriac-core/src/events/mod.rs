@@ -16,3 +16,8 @@ pub use bus::{EventBatch, EventBus, EventCursor, MemoryEventBus};
 pub use clock::LamportClock;
 pub use event::{Event, EventDecodeError, HEARTBEAT_FREQ_SECS};
 pub use repr::{exception_repr, value_repr, REPR_MAX_LEN};
+
+/// The custom message header in which Celeriac clients stamp when they sent
+/// a task (unix seconds); workers report the time from then, or from the
+/// ETA if later, to the start as `queue_wait` on `task-started`.
+pub const SENT_AT_HEADER: &str = "celeriac_sent_at";
