@@ -338,7 +338,7 @@ async fn tasks_run_and_show_in_history_dead_letters_queues_and_metrics() {
         .await;
     assert_eq!(detail["state"], "SUCCESS");
     assert_eq!(detail["name"], "celeriac.add");
-    assert_eq!(detail["worker"], "celeriac@api-test");
+    assert_eq!(detail["worker"], "celeriac@api-test", "{detail}");
     assert_eq!(detail["stored"]["result"], 42);
     assert!(detail["queue_wait"].as_f64().is_some_and(|w| w >= 0.0), "{detail}");
     let kinds: Vec<&str> = detail["timeline"]

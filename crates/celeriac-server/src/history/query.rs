@@ -235,6 +235,11 @@ fn list(conn: &Connection, f: &TaskFilter) -> rusqlite::Result<TaskPage> {
 }
 
 fn detail(conn: &Connection, id: &str) -> rusqlite::Result<Option<TaskDetail>> {
+    // One read transaction: the row, its children and its timeline from the
+    // same snapshot (a batch committed between them would show a timeline
+    // ahead of the row).
+    let tx = conn.unchecked_transaction()?;
+    let conn: &Connection = &tx;
     let sql = format!(
         "SELECT {ROW_COLUMNS}, args, kwargs, traceback, root_id, parent_id, eta, expires, queue_wait FROM tasks WHERE id = ?1"
     );
